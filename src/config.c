@@ -1,0 +1,369 @@
+/* clusterd's settings: one table of keys shared by the INI file and the
+ * command line, so both accept exactly the same names and values. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include "addr.h"
+#include "macro.h"
+
+void config_init(Config *c) {
+        *c = (Config) {
+                .workers = 0,
+                .heartbeat_interval_usec = 1 * USEC_PER_SEC,
+                .heartbeat_timeout_usec = 10 * USEC_PER_SEC,
+                .drain_timeout_usec = 30 * USEC_PER_SEC,
+                .restart_backoff_max_usec = 30 * USEC_PER_SEC,
+                .crash_loop_limit = 5,
+                .connection_timeout_sec = 30,
+                .connection_limit = 4096,
+                .connection_memory = 32 * 1024,
+                .log_level = LOG_INFO,
+        };
+        c->root = strdup(CONFIG_DEFAULT_ROOT);
+        c->mime_types = strdup("/etc/mime.types");
+        c->listen[0] = strdup(CONFIG_DEFAULT_LISTEN);
+        c->n_listen = 1;
+}
+
+static void listen_clear(Config *c) {
+        for (size_t i = 0; i < c->n_listen; i++)
+                free(c->listen[i]);
+        c->n_listen = 0;
+}
+
+void config_done(Config *c) {
+        free(c->root);
+        free(c->mime_types);
+        listen_clear(c);
+        c->root = c->mime_types = NULL;
+}
+
+int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v < min || v > max)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+int config_parse_workers(const char *s, unsigned *ret) {
+        if (s && strcmp(s, "auto") == 0) {
+                *ret = 0;
+                return 0;
+        }
+        return config_parse_uint(s, 1, CONFIG_MAX_WORKERS, ret);
+}
+
+/* A number with an optional unit suffix, scaled by the matching factor. */
+static int parse_scaled(const char *s, const char *const *units, const uint64_t *factors,
+                        uint64_t default_factor, uint64_t *ret) {
+        unsigned long long v;
+        uint64_t factor = default_factor;
+        char *end;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno)
+                return -EINVAL;
+        if (*end) {
+                size_t i;
+                for (i = 0; units[i]; i++)
+                        if (strcmp(end, units[i]) == 0)
+                                break;
+                if (!units[i])
+                        return -EINVAL;
+                factor = factors[i];
+        }
+        if (v > UINT64_MAX / factor)
+                return -ERANGE;
+        *ret = v * factor;
+        return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t *ret_usec) {
+        static const char *const units[] = { "us", "ms", "s", "min", NULL };
+        static const uint64_t factors[] = { 1, USEC_PER_MSEC, USEC_PER_SEC, 60 * USEC_PER_SEC };
+        return parse_scaled(s, units, factors, USEC_PER_SEC, ret_usec);
+}
+
+int config_parse_size(const char *s, uint64_t *ret) {
+        static const char *const units[] = { "K", "M", "G", NULL };
+        static const uint64_t factors[] = { 1024, 1024 * 1024, 1024 * 1024 * 1024 };
+        return parse_scaled(s, units, factors, 1, ret);
+}
+
+static int set_string(char **field, const char *value) {
+        char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+static int set_log_level(Config *c, const char *v) {
+        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning",
+                                             "notice", "info", "debug" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(v, names[i]) == 0) {
+                        c->log_level = (int) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Listen addresses accumulate; config_build clears the list before each source
+ * that names one, so a file or command line replaces the default. */
+static int add_listen(Config *c, const char *v) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+
+        if (addr_parse(v, &ss, &len) < 0)
+                return -EINVAL;
+        if (c->n_listen >= CONFIG_MAX_LISTEN)
+                return -E2BIG;
+        c->listen[c->n_listen] = strdup(v);
+        if (!c->listen[c->n_listen])
+                return -ENOMEM;
+        c->n_listen++;
+        return 0;
+}
+
+int config_set(Config *c, const char *key, const char *value, const char **ret_reason) {
+        uint64_t u64;
+        int r;
+
+#define REASON(s) (*ret_reason = (s))
+        if (!value)
+                value = "";
+        if (strcmp(key, "root") == 0) {
+                if (!*value)
+                        return REASON("expected a directory"), -EINVAL;
+                return set_string(&c->root, value);
+        }
+        if (strcmp(key, "listen") == 0) {
+                r = add_listen(c, value);
+                if (r == -E2BIG)
+                        REASON("too many listen addresses (at most 16)");
+                else if (r < 0)
+                        REASON("expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
+                return r;
+        }
+        if (strcmp(key, "workers") == 0) {
+                r = config_parse_workers(value, &c->workers);
+                if (r < 0)
+                        REASON("expected 'auto' or a number from 1 to 256");
+                return r;
+        }
+        if (strcmp(key, "mime-types") == 0)
+                return set_string(&c->mime_types, value);
+        if (strcmp(key, "log-level") == 0) {
+                r = set_log_level(c, value);
+                if (r < 0)
+                        REASON("expected one of err, warning, notice, info, debug");
+                return r;
+        }
+
+        struct {
+                const char *key;
+                uint64_t *field;
+                uint64_t min, max;
+        } durations[] = {
+                { "heartbeat-interval", &c->heartbeat_interval_usec, 10 * USEC_PER_MSEC, 60 * USEC_PER_SEC },
+                { "heartbeat-timeout", &c->heartbeat_timeout_usec, 100 * USEC_PER_MSEC, 3600 * USEC_PER_SEC },
+                { "drain-timeout", &c->drain_timeout_usec, 0, 3600 * USEC_PER_SEC },
+                { "restart-backoff-max", &c->restart_backoff_max_usec, 0, 3600 * USEC_PER_SEC },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
+                if (strcmp(key, durations[i].key) != 0)
+                        continue;
+                r = config_parse_duration(value, &u64);
+                if (r < 0 || u64 < durations[i].min || u64 > durations[i].max)
+                        return REASON("expected a duration such as 500ms, 10s or 2min, within limits"), -EINVAL;
+                *durations[i].field = u64;
+                return 0;
+        }
+
+        struct {
+                const char *key;
+                unsigned *field;
+                unsigned min, max;
+        } numbers[] = {
+                { "connection-timeout", &c->connection_timeout_sec, 1, 3600 },
+                { "connection-limit", &c->connection_limit, 1, 1000000 },
+                { "crash-loop-limit", &c->crash_loop_limit, 1, 1000 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++) {
+                if (strcmp(key, numbers[i].key) != 0)
+                        continue;
+                r = config_parse_uint(value, numbers[i].min, numbers[i].max, numbers[i].field);
+                if (r < 0)
+                        REASON("expected a whole number within limits");
+                return r;
+        }
+
+        if (strcmp(key, "connection-memory") == 0) {
+                r = config_parse_size(value, &u64);
+                if (r < 0 || u64 < 4096 || u64 > 16 * 1024 * 1024)
+                        return REASON("expected a size from 4K to 16M"), -EINVAL;
+                c->connection_memory = (size_t) u64;
+                return 0;
+        }
+#undef REASON
+        *ret_reason = "unknown key";
+        return -ENOENT;
+}
+
+typedef struct FileParse {
+        Config *config;
+        const char *path;
+        char *err;
+        bool failed;
+        bool listen_seen;
+        int line;
+} FileParse;
+
+static int file_handler(void *user, const char *section, const char *key, const char *value,
+                        int lineno) {
+        FileParse *p = user;
+        const char *reason = "invalid value";
+        int r;
+
+        if (*section && strcmp(section, "clusterd") != 0) {
+                if (!p->failed)
+                        snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: unknown section [%s]", p->path,
+                                 lineno, section);
+                p->failed = true;
+                return 0;
+        }
+        if (strcmp(key, "listen") == 0 && !p->listen_seen) {
+                listen_clear(p->config);
+                p->listen_seen = true;
+        }
+        r = config_set(p->config, key, value, &reason);
+        if (r < 0) {
+                if (!p->failed) {
+                        if (r == -ENOENT)
+                                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: unknown key '%s'",
+                                         p->path, lineno, key);
+                        else
+                                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: %s = '%s': %s",
+                                         p->path, lineno, key, value, reason);
+                }
+                p->failed = true;
+                return 0;
+        }
+        return 1;
+}
+
+/* inih calls handlers without a line number unless built with INI_HANDLER_LINENO,
+ * which Debian's is not; ini_parse_stream tells the line of the first error, and
+ * we read the file through a counting reader so each handler knows its line. */
+typedef struct LineReader {
+        FILE *f;
+        FileParse *parse;
+} LineReader;
+
+static char *reader(char *buf, int size, void *stream) {
+        LineReader *lr = stream;
+        char *s = fgets(buf, size, lr->f);
+        if (s)
+                lr->parse->line++;
+        return s;
+}
+
+static int line_handler(void *user, const char *section, const char *key, const char *value) {
+        LineReader *lr = user;
+        return file_handler(lr->parse, section, key, value, lr->parse->line);
+}
+
+int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]) {
+        FileParse p = { .config = c, .path = path, .err = err };
+        LineReader lr = { .parse = &p };
+        int r;
+
+        lr.f = fopen(path, "re");
+        if (!lr.f) {
+                r = negative_errno();
+                snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        r = ini_parse_stream(reader, &lr, line_handler, &lr);
+        fclose(lr.f);
+        if (p.failed)
+                return -EINVAL;
+        if (r != 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "%s:%d: syntax error (expected key = value)", path, r);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int config_validate(const Config *c, const char *where, char err[CONFIG_ERROR_MAX]) {
+        struct stat st;
+
+        if (stat(c->root, &st) < 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "%sroot '%s': %s", where, c->root, strerror(errno));
+                return -ENOENT;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                snprintf(err, CONFIG_ERROR_MAX, "%sroot '%s': not a directory", where, c->root);
+                return -ENOTDIR;
+        }
+        if (c->heartbeat_interval_usec * 2 > c->heartbeat_timeout_usec) {
+                snprintf(err, CONFIG_ERROR_MAX,
+                         "%sheartbeat-timeout must be at least twice heartbeat-interval", where);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,
+                 size_t n_o, char err[CONFIG_ERROR_MAX]) {
+        bool listen_cleared = false;
+        const char *root_from = "";
+        int r;
+
+        config_init(c);
+        if (path) {
+                r = config_load_file(c, path, err);
+                if (r == -ENOENT && !path_required)
+                        r = 0;
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n_o; i++) {
+                const char *reason = "invalid value";
+
+                if (strcmp(o[i].key, "listen") == 0 && !listen_cleared) {
+                        listen_clear(c);
+                        listen_cleared = true;
+                }
+                if (strcmp(o[i].key, "root") == 0)
+                        root_from = "--";
+                r = config_set(c, o[i].key, o[i].value, &reason);
+                if (r < 0) {
+                        snprintf(err, CONFIG_ERROR_MAX, "--%s '%s': %s", o[i].key, o[i].value, reason);
+                        return r;
+                }
+        }
+        return config_validate(c, root_from, err);
+}

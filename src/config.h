@@ -1,0 +1,59 @@
+/* clusterd's settings: defaults, the INI file, and command-line overrides.
+ * Helpers here never log; they fill an error message the caller prints once. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/clusterd/clusterd.conf"
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
+#define CONFIG_DEFAULT_ROOT "/usr/share/clusterd/www"
+#define CONFIG_MAX_WORKERS 256u
+#define CONFIG_MAX_LISTEN 16u
+#define CONFIG_ERROR_MAX 512
+
+typedef struct Config {
+        char *root;
+        char *listen[CONFIG_MAX_LISTEN];
+        size_t n_listen;
+        unsigned workers;                  /* 0 means auto */
+        char *mime_types;                  /* path of the mime.types file */
+        uint64_t heartbeat_interval_usec;  /* how often workers report */
+        uint64_t heartbeat_timeout_usec;   /* silence after which a worker is hung */
+        uint64_t drain_timeout_usec;       /* how long in-flight requests may finish */
+        uint64_t restart_backoff_max_usec; /* cap of the crash-loop backoff */
+        unsigned crash_loop_limit;         /* consecutive crashes that make a slot give up */
+        unsigned connection_timeout_sec;   /* idle connection timeout */
+        unsigned connection_limit;         /* per worker */
+        size_t connection_memory;          /* bytes per connection */
+        int log_level;                     /* syslog priority */
+} Config;
+
+/* One "key=value" taken from the command line, applied after the file. */
+typedef struct ConfigOverride {
+        const char *key;
+        const char *value;
+} ConfigOverride;
+
+void config_init(Config *c);
+void config_done(Config *c);
+
+/* Sets one key. Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value;
+ * on error *ret_reason (static string) says what is wrong with the value. */
+int config_set(Config *c, const char *key, const char *value, const char **ret_reason);
+
+/* Reads an INI file into c. A missing file is -ENOENT and leaves c untouched.
+ * On any other error, err holds "FILE:LINE: ..." */
+int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]);
+
+/* Defaults, then the file (optional unless required), then the overrides:
+ * the full load used at start and on every reload. */
+int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,
+                 size_t n_o, char err[CONFIG_ERROR_MAX]);
+
+/* Value parsers, exposed for the command line and the tests. */
+int config_parse_workers(const char *s, unsigned *ret);
+int config_parse_duration(const char *s, uint64_t *ret_usec);
+int config_parse_size(const char *s, uint64_t *ret);
+int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret);
