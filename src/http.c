@@ -1,0 +1,381 @@
+/* Request handling: static files beneath the root, /healthz and /metrics.
+ * Responses are queued on the handler's second call, because MHD 0.9.75 closes
+ * keep-alive connections whose response was queued on the first. */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "macro.h"
+#include "mime.h"
+#include "path.h"
+
+/* Canned answers, built once; the draining set carries "Connection: close". */
+typedef enum Canned {
+        CANNED_NOT_FOUND,
+        CANNED_FORBIDDEN,
+        CANNED_BAD_REQUEST,
+        CANNED_NOT_ALLOWED,
+        CANNED_URI_TOO_LONG,
+        CANNED_HEALTH_OK,
+        CANNED_HEALTH_DRAINING,
+        CANNED_SERVER_ERROR,
+        _CANNED_MAX,
+} Canned;
+
+typedef struct Conn {
+        struct MHD_Connection *mhd;
+        bool in_request;
+        struct Conn *prev, *next;
+} Conn;
+
+struct HttpServer {
+        struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
+        size_t n_daemons;
+        int root_fd;
+        unsigned worker_id;
+        MimeTable *mime;
+        bool draining;
+        HttpStats stats;
+        Conn *conns;
+        struct MHD_Response *canned[2][_CANNED_MAX];
+};
+
+static const struct {
+        unsigned status;
+        const char *body;
+} canned_table[_CANNED_MAX] = {
+        [CANNED_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "404 Not Found\n" },
+        [CANNED_FORBIDDEN] = { MHD_HTTP_FORBIDDEN, "403 Forbidden\n" },
+        [CANNED_BAD_REQUEST] = { MHD_HTTP_BAD_REQUEST, "400 Bad Request\n" },
+        [CANNED_NOT_ALLOWED] = { MHD_HTTP_METHOD_NOT_ALLOWED, "405 Method Not Allowed\n" },
+        [CANNED_URI_TOO_LONG] = { MHD_HTTP_URI_TOO_LONG, "414 URI Too Long\n" },
+        [CANNED_HEALTH_OK] = { MHD_HTTP_OK, "ok\n" },
+        [CANNED_HEALTH_DRAINING] = { MHD_HTTP_SERVICE_UNAVAILABLE, "draining\n" },
+        [CANNED_SERVER_ERROR] = { MHD_HTTP_INTERNAL_SERVER_ERROR, "500 Internal Server Error\n" },
+};
+
+static int canned_build(HttpServer *s) {
+        for (int closing = 0; closing < 2; closing++)
+                for (int i = 0; i < _CANNED_MAX; i++) {
+                        const char *body = canned_table[i].body;
+                        struct MHD_Response *r = MHD_create_response_from_buffer(
+                                strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+                        if (!r)
+                                return -ENOMEM;
+                        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                                "text/plain; charset=utf-8");
+                        if (i == CANNED_NOT_ALLOWED)
+                                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+                        if (i == CANNED_HEALTH_OK || i == CANNED_HEALTH_DRAINING)
+                                MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+                        if (closing)
+                                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+                        s->canned[closing][i] = r;
+                }
+        return 0;
+}
+
+static enum MHD_Result queue_canned(HttpServer *s, struct MHD_Connection *c, Canned which) {
+        return MHD_queue_response(c, canned_table[which].status, s->canned[s->draining][which]);
+}
+
+static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
+        char body[512];
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+        int n = snprintf(body, sizeof body,
+                         "# TYPE clusterd_worker_requests_total counter\n"
+                         "clusterd_worker_requests_total{worker=\"%u\"} %llu\n"
+                         "# TYPE clusterd_worker_connections gauge\n"
+                         "clusterd_worker_connections{worker=\"%u\"} %u\n"
+                         "# TYPE clusterd_worker_draining gauge\n"
+                         "clusterd_worker_draining{worker=\"%u\"} %d\n",
+                         s->worker_id, (unsigned long long) s->stats.requests, s->worker_id,
+                         s->stats.connections, s->worker_id, s->draining);
+
+        r = MHD_create_response_from_buffer((size_t) n, body, MHD_RESPMEM_MUST_COPY);
+        if (!r)
+                return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (s->draining)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+/* "/docs" names a directory: send the client to "/docs/" so relative links work. */
+static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connection *c,
+                                             const char *url) {
+        static const char body[] = "301 Moved Permanently\n";
+        char location[PATH_REQUEST_MAX + 2];
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        snprintf(location, sizeof location, "%s/", url);
+        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        if (s->draining)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = MHD_queue_response(c, MHD_HTTP_MOVED_PERMANENTLY, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url) {
+        char rel[PATH_REQUEST_MAX + 1];
+        struct MHD_Response *r;
+        struct stat st;
+        enum MHD_Result ret;
+        bool is_index;
+        int fd;
+
+        fd = path_sanitize(url, rel, sizeof rel);
+        if (fd == -ENAMETOOLONG)
+                return queue_canned(s, c, CANNED_URI_TOO_LONG);
+        if (fd < 0)
+                return queue_canned(s, c, CANNED_FORBIDDEN);
+
+        fd = path_open(s->root_fd, rel, &st, &is_index);
+        switch (fd) {
+        case -ENOENT:
+        case -ENOTDIR:
+        case -EISDIR:
+                return queue_canned(s, c, CANNED_NOT_FOUND);
+        case -EACCES:
+        case -EPERM:
+        case -EXDEV:
+                return queue_canned(s, c, CANNED_FORBIDDEN);
+        default:
+                if (fd < 0)
+                        return queue_canned(s, c, CANNED_SERVER_ERROR);
+        }
+
+        if (is_index && url[strlen(url) - 1] != '/') {
+                close(fd);
+                return redirect_to_directory(s, c, url);
+        }
+
+        /* MHD owns fd from here and closes it with the response */
+        r = MHD_create_response_from_fd64((uint64_t) st.st_size, fd);
+        if (!r) {
+                close(fd);
+                return queue_canned(s, c, CANNED_SERVER_ERROR);
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                mime_table_lookup(s->mime, is_index ? "index.html" : rel));
+        if (s->draining)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        s->stats.bytes_sent += (uint64_t) st.st_size;
+        return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls) {
+        static int first_call_seen;
+        HttpServer *s = cls;
+
+        if (!*req_cls) {
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+                if (ci && ci->socket_context)
+                        ((Conn *) ci->socket_context)->in_request = true;
+                *req_cls = &first_call_seen;
+                return MHD_YES;
+        }
+        if (*upload_data_size) {
+                *upload_data_size = 0; /* a body is never used; discard it */
+                return MHD_YES;
+        }
+
+        bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+        if (!get && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+                return queue_canned(s, c, CANNED_NOT_ALLOWED);
+        if (strcmp(url, "/healthz") == 0)
+                return queue_canned(s, c, s->draining ? CANNED_HEALTH_DRAINING : CANNED_HEALTH_OK);
+        if (strcmp(url, "/metrics") == 0)
+                return serve_metrics(s, c);
+        return serve_file(s, c, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+        HttpServer *s = cls;
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                s->stats.requests++;
+        if (ci && ci->socket_context) {
+                Conn *conn = ci->socket_context;
+                conn->in_request = false;
+                /* while draining, an idle connection should not linger */
+                if (s->draining)
+                        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+        }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+        HttpServer *s = cls;
+        Conn *conn;
+
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                conn = calloc(1, sizeof *conn);
+                if (!conn)
+                        return; /* counted anyway; only the drain shortcut is lost */
+                conn->mhd = c;
+                conn->next = s->conns;
+                if (s->conns)
+                        s->conns->prev = conn;
+                s->conns = conn;
+                *socket_context = conn;
+                s->stats.connections++;
+                if (s->draining)
+                        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+                return;
+        }
+        s->stats.connections--;
+        conn = *socket_context;
+        if (!conn)
+                return;
+        if (conn->prev)
+                conn->prev->next = conn->next;
+        else
+                s->conns = conn->next;
+        if (conn->next)
+                conn->next->prev = conn->prev;
+        free(conn);
+        *socket_context = NULL;
+}
+
+int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t n_fds,
+                    HttpServer **ret) {
+        HttpServer *s;
+        int r;
+
+        if (n_fds == 0 || n_fds > LISTEN_MAX_PER_WORKER)
+                return -EINVAL;
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->worker_id = worker_id;
+        s->root_fd = -1;
+        s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->root_fd < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        (void) mime_table_load(c->mime_types, &s->mime); /* missing file: octet-stream */
+        if (!s->mime) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = canned_build(s);
+        if (r < 0)
+                goto fail;
+
+        for (size_t i = 0; i < n_fds; i++) {
+                s->daemons[i] = MHD_start_daemon(
+                        MHD_USE_EPOLL, 0, NULL, NULL,
+                        on_request, s,
+                        MHD_OPTION_LISTEN_SOCKET, fds[i],
+                        MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
+                        MHD_OPTION_CONNECTION_LIMIT, c->connection_limit,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
+                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                        MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+                        MHD_OPTION_END);
+                if (!s->daemons[i]) {
+                        r = -EIO;
+                        goto fail;
+                }
+                s->n_daemons++;
+        }
+        *ret = s;
+        return 0;
+fail:
+        http_server_free(s);
+        return r;
+}
+
+size_t http_server_n_daemons(const HttpServer *s) {
+        return s->n_daemons;
+}
+
+int http_server_epoll_fd(const HttpServer *s, size_t i) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemons[i], MHD_DAEMON_INFO_EPOLL_FD);
+        return info ? info->epoll_fd : -EBADF;
+}
+
+void http_server_run(HttpServer *s) {
+        for (size_t i = 0; i < s->n_daemons; i++)
+                MHD_run(s->daemons[i]);
+}
+
+bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {
+        bool any = false;
+        uint64_t best = UINT64_MAX;
+
+        for (size_t i = 0; i < s->n_daemons; i++) {
+                MHD_UNSIGNED_LONG_LONG ms;
+                if (MHD_get_timeout(s->daemons[i], &ms) == MHD_YES) {
+                        any = true;
+                        if ((uint64_t) ms * USEC_PER_MSEC < best)
+                                best = (uint64_t) ms * USEC_PER_MSEC;
+                }
+        }
+        *ret_usec = best;
+        return any;
+}
+
+void http_server_drain(HttpServer *s) {
+        if (s->draining)
+                return;
+        s->draining = true;
+        /* quiesce hands the listening fd back without closing it: siblings and
+         * systemd keep sharing it. This worker's copy goes away when it exits. */
+        for (size_t i = 0; i < s->n_daemons; i++)
+                (void) MHD_quiesce_daemon(s->daemons[i]);
+        for (Conn *c = s->conns; c; c = c->next)
+                if (!c->in_request)
+                        MHD_set_connection_option(c->mhd, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+}
+
+bool http_server_draining(const HttpServer *s) {
+        return s->draining;
+}
+
+HttpStats http_server_stats(const HttpServer *s) {
+        return s->stats;
+}
+
+void http_server_free(HttpServer *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n_daemons; i++)
+                MHD_stop_daemon(s->daemons[i]);
+        for (int closing = 0; closing < 2; closing++)
+                for (int i = 0; i < _CANNED_MAX; i++)
+                        if (s->canned[closing][i])
+                                MHD_destroy_response(s->canned[closing][i]);
+        mime_table_free(s->mime);
+        if (s->root_fd >= 0)
+                close(s->root_fd);
+        free(s);
+}

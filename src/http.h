@@ -1,0 +1,43 @@
+/* Request handling for one worker: libmicrohttpd daemons in external epoll
+ * mode, one per listening socket, serving the document root. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct HttpServer HttpServer;
+
+typedef struct HttpStats {
+        uint64_t requests;
+        uint64_t bytes_sent;
+        uint32_t connections;
+} HttpStats;
+
+/* Starts one MHD daemon per fd. On failure every daemon started so far is
+ * stopped and the fds must be considered closed. */
+int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t n_fds,
+                    HttpServer **ret);
+
+size_t http_server_n_daemons(const HttpServer *s);
+
+/* The epoll fd of daemon i, to watch for EPOLLIN. */
+int http_server_epoll_fd(const HttpServer *s, size_t i);
+
+/* Lets every daemon do its pending work. */
+void http_server_run(HttpServer *s);
+
+/* Earliest MHD deadline in microseconds from now; false when none is due. */
+bool http_server_timeout(HttpServer *s, uint64_t *ret_usec);
+
+/* Stops accepting, answers with "Connection: close" and /healthz 503 from now
+ * on, and lets idle keep-alive connections time out within a second. */
+void http_server_drain(HttpServer *s);
+
+bool http_server_draining(const HttpServer *s);
+
+HttpStats http_server_stats(const HttpServer *s);
+
+void http_server_free(HttpServer *s);

@@ -1,0 +1,91 @@
+/* Request-path hygiene: a textual check first, then the kernel's openat2
+ * RESOLVE_BENEATH, so symlinks inside the root can never point outside it. */
+#include "path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+int path_sanitize(const char *url, char *out, size_t size) {
+        size_t w = 0;
+        const char *p = url;
+
+        if (!url || url[0] != '/')
+                return -EINVAL;
+        if (size > PATH_REQUEST_MAX + 1)
+                size = PATH_REQUEST_MAX + 1;
+
+        while (*p) {
+                const char *seg;
+                size_t len;
+
+                while (*p == '/')
+                        p++;
+                seg = p;
+                while (*p && *p != '/')
+                        p++;
+                len = (size_t) (p - seg);
+                if (len == 0 || (len == 1 && seg[0] == '.'))
+                        continue;
+                if (len == 2 && seg[0] == '.' && seg[1] == '.')
+                        return -EINVAL;
+                for (size_t i = 0; i < len; i++)
+                        if ((unsigned char) seg[i] < 0x20 || seg[i] == 0x7f || seg[i] == '\\')
+                                return -EINVAL;
+                if (w + (w > 0) + len + 1 > size) /* separator, segment, NUL */
+                        return -ENAMETOOLONG;
+                if (w > 0)
+                        out[w++] = '/';
+                memcpy(out + w, seg, len);
+                w += len;
+        }
+        if (w == 0) {
+                if (size < 2)
+                        return -ENAMETOOLONG;
+                out[w++] = '.';
+        }
+        out[w] = 0;
+        return 0;
+}
+
+static int open_beneath(int dir_fd, const char *rel) {
+        struct open_how how = {
+                .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, dir_fd, rel, &how, sizeof how);
+        return fd < 0 ? negative_errno() : (int) fd;
+}
+
+int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index) {
+        _cleanup_close_ int fd = -1;
+
+        *ret_is_index = false;
+        fd = open_beneath(root_fd, rel);
+        if (fd >= 0 && fstat(fd, ret_st) < 0)
+                return negative_errno();
+        if (fd >= 0 && S_ISDIR(ret_st->st_mode)) {
+                char index[PATH_REQUEST_MAX + 16];
+
+                snprintf(index, sizeof index, "%s/index.html", rel);
+                close(take_fd(&fd));
+                fd = open_beneath(root_fd, index);
+                *ret_is_index = true;
+                if (fd == -ENOENT)
+                        return -EISDIR;
+                if (fd >= 0 && fstat(fd, ret_st) < 0)
+                        return negative_errno();
+        }
+        if (fd < 0)
+                return fd == -ELOOP ? -EXDEV : fd;
+        /* O_NONBLOCK at open keeps a FIFO in the root from hanging the worker */
+        if (!S_ISREG(ret_st->st_mode))
+                return -EACCES;
+        return take_fd(&fd);
+}

@@ -1,0 +1,21 @@
+/* Mapping a request path onto the document root without ever leaving it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#define PATH_REQUEST_MAX 1024
+
+/* Turns an (already percent-decoded) URL path into a path relative to the
+ * root: "/" -> ".", "/a/b.html" -> "a/b.html". Refuses with -EINVAL anything
+ * not starting with '/', any ".." segment, backslashes and control bytes;
+ * -ENAMETOOLONG past PATH_REQUEST_MAX. Empty and "." segments are dropped. */
+int path_sanitize(const char *url, char *out, size_t size);
+
+/* Opens rel beneath root_fd, refusing symlinks or ".." that lead out of it
+ * (openat2 RESOLVE_BENEATH). A directory is replaced by its index.html.
+ * Returns an O_RDONLY fd with *ret_st filled (and *ret_is_index true when it is
+ * a directory's index.html), or -ENOENT, -EACCES, -EXDEV
+ * (escape attempt), -EISDIR (directory without index). */
+int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index);
