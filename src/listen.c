@@ -1,0 +1,181 @@
+/* Listening sockets: adopting systemd's, binding our own, and mapping them
+ * onto worker slots. */
+#include "listen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+static int set_add(ListenSet *set, int fd) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        Listener *items, *l;
+        char addr[ADDR_STRLEN];
+
+        if (set->n >= LISTEN_MAX_FDS)
+                return -E2BIG;
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return negative_errno();
+        addr_format((struct sockaddr *) &ss, len, addr);
+
+        items = realloc(set->items, (set->n + 1) * sizeof *items);
+        if (!items)
+                return -ENOMEM;
+        set->items = items;
+        l = &set->items[set->n];
+        *l = (Listener) { .fd = fd, .group = (unsigned) set->n_groups };
+        memcpy(l->addr, addr, sizeof addr);
+        for (size_t i = 0; i < set->n; i++)
+                if (strcmp(set->items[i].addr, addr) == 0) {
+                        l->group = set->items[i].group;
+                        break;
+                }
+        if (l->group == set->n_groups)
+                set->n_groups++;
+        set->n++;
+        return 0;
+}
+
+int listen_from_systemd(ListenSet *set) {
+        int n = sd_listen_fds(1), r;
+
+        if (n <= 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+                        return -ENOTSOCK;
+                r = set_add(set, fd);
+                if (r < 0)
+                        return r;
+        }
+        set->from_systemd = true;
+        return n;
+}
+
+static int bind_one(const char *addr, bool reuseport) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        _cleanup_close_ int fd = -1;
+        int one = 1;
+
+        if (addr_parse(addr, &ss, &len) < 0)
+                return -EINVAL;
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+                return negative_errno();
+        if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+                return negative_errno();
+        if (ss.ss_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0)
+                return negative_errno();
+        if (listen(fd, 4096) < 0)
+                return negative_errno();
+        return take_fd(&fd);
+}
+
+int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
+                const char **ret_failed) {
+        for (size_t a = 0; a < n_addrs; a++)
+                for (unsigned k = 0; k < (per_address ? per_address : 1); k++) {
+                        int fd = bind_one(addrs[a], per_address > 1), r;
+                        if (fd < 0) {
+                                *ret_failed = addrs[a];
+                                return fd;
+                        }
+                        r = set_add(set, fd);
+                        if (r < 0) {
+                                close(fd);
+                                *ret_failed = addrs[a];
+                                return r;
+                        }
+                }
+        return 0;
+}
+
+size_t listen_group_size(const ListenSet *set, unsigned g) {
+        size_t n = 0;
+        for (size_t i = 0; i < set->n; i++)
+                n += set->items[i].group == g;
+        return n;
+}
+
+static bool fd_has_reuseport(int fd) {
+        int v = 0;
+        socklen_t len = sizeof v;
+        return getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &len) == 0 && v;
+}
+
+int listen_grow(ListenSet *set, unsigned slots) {
+        if (set->from_systemd)
+                return 0;
+        for (unsigned g = 0; g < set->n_groups; g++) {
+                const Listener *first = NULL;
+                for (size_t i = 0; i < set->n && !first; i++)
+                        if (set->items[i].group == g)
+                                first = &set->items[i];
+                if (!first || !fd_has_reuseport(first->fd))
+                        continue;
+                char addr[ADDR_STRLEN];
+                memcpy(addr, first->addr, sizeof addr);
+                while (listen_group_size(set, g) < slots) {
+                        int fd = bind_one(addr, true), r;
+                        if (fd < 0)
+                                return fd;
+                        r = set_add(set, fd);
+                        if (r < 0) {
+                                close(fd);
+                                return r;
+                        }
+                }
+        }
+        return 0;
+}
+
+size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, int *ret, size_t max) {
+        size_t n = 0;
+
+        if (n_slots == 0)
+                return 0;
+        for (unsigned g = 0; g < set->n_groups; g++) {
+                size_t size = listen_group_size(set, g), seen = 0;
+                for (size_t i = 0; i < set->n && n < max; i++) {
+                        if (set->items[i].group != g)
+                                continue;
+                        size_t k = seen++;
+                        bool mine = size >= n_slots ? k % n_slots == slot : k == slot % size;
+                        if (mine)
+                                ret[n++] = set->items[i].fd;
+                }
+        }
+        return n;
+}
+
+size_t listen_addresses(const ListenSet *set, const char **ret, size_t max) {
+        size_t n = 0;
+        for (unsigned g = 0; g < set->n_groups && n < max; g++)
+                for (size_t i = 0; i < set->n; i++)
+                        if (set->items[i].group == g) {
+                                ret[n++] = set->items[i].addr;
+                                break;
+                        }
+        return n;
+}
+
+void listen_set_done(ListenSet *set) {
+        for (size_t i = 0; i < set->n; i++)
+                close(set->items[i].fd);
+        free(set->items);
+        *set = (ListenSet) {};
+}

@@ -1,0 +1,165 @@
+/* clusterd: argument handling, then the manager. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+#define MAX_OVERRIDES 64
+
+static void help(void) {
+        printf("Usage: clusterd [OPTION]...\n"
+               "A prefork HTTP server for systemd: one libmicrohttpd worker per usable CPU.\n\n"
+               "  -c, --config FILE             config file (default %s; optional unless given)\n"
+               "  -l, --listen ADDR:PORT        listen here when systemd passes no socket;\n"
+               "                                repeatable (default %s; IPv6 as [::1]:8080)\n"
+               "  -w, --workers N|auto          worker processes (default auto: usable CPUs)\n"
+               "  -r, --root DIR                document root (default %s)\n"
+               "      --heartbeat-interval DUR  how often workers report (default 1s)\n"
+               "      --heartbeat-timeout DUR   silence after which a worker is hung (default 10s)\n"
+               "      --drain-timeout DUR       time in-flight requests get on stop/reload (default 30s)\n"
+               "      --restart-backoff-max DUR cap of the crash-loop restart delay (default 30s)\n"
+               "      --crash-loop-limit N      crashes in a row that count as a crash loop (default 5)\n"
+               "      --connection-timeout SEC  idle connection timeout (default 30)\n"
+               "      --connection-limit N      connections per worker (default 4096)\n"
+               "      --connection-memory SIZE  memory per connection (default 32K)\n"
+               "      --mime-types FILE         extension to Content-Type map (default /etc/mime.types)\n"
+               "      --log-level LEVEL         err, warning, notice, info or debug (default info)\n"
+               "      --check-config            check the configuration, print it and exit\n"
+               "  -h, --help                    show this help\n"
+               "      --version                 show the version\n\n"
+               "Signals: SIGHUP reloads (rolling restart), SIGTERM/SIGINT drain and stop.\n"
+               "See clusterd(8).\n",
+               CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ROOT);
+}
+
+enum {
+        OPT_VERSION = 0x100,
+        OPT_CHECK,
+        OPT_KEY, /* a long option whose name is a config key */
+};
+
+static void print_config(const Config *c) {
+        printf("root = %s\n", c->root);
+        for (size_t i = 0; i < c->n_listen; i++)
+                printf("listen = %s\n", c->listen[i]);
+        if (c->workers)
+                printf("workers = %u\n", c->workers);
+        else
+                printf("workers = auto\n");
+        printf("heartbeat-interval = %llums\nheartbeat-timeout = %llums\ndrain-timeout = %llums\n",
+               (unsigned long long) c->heartbeat_interval_usec / 1000,
+               (unsigned long long) c->heartbeat_timeout_usec / 1000,
+               (unsigned long long) c->drain_timeout_usec / 1000);
+        printf("restart-backoff-max = %llums\ncrash-loop-limit = %u\n",
+               (unsigned long long) c->restart_backoff_max_usec / 1000, c->crash_loop_limit);
+        printf("connection-timeout = %u\nconnection-limit = %u\nconnection-memory = %zu\n",
+               c->connection_timeout_sec, c->connection_limit, c->connection_memory);
+        printf("mime-types = %s\n", c->mime_types);
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "listen", required_argument, NULL, 'l' },
+                { "workers", required_argument, NULL, 'w' },
+                { "root", required_argument, NULL, 'r' },
+                { "heartbeat-interval", required_argument, NULL, OPT_KEY },
+                { "heartbeat-timeout", required_argument, NULL, OPT_KEY },
+                { "drain-timeout", required_argument, NULL, OPT_KEY },
+                { "restart-backoff-max", required_argument, NULL, OPT_KEY },
+                { "crash-loop-limit", required_argument, NULL, OPT_KEY },
+                { "connection-timeout", required_argument, NULL, OPT_KEY },
+                { "connection-limit", required_argument, NULL, OPT_KEY },
+                { "connection-memory", required_argument, NULL, OPT_KEY },
+                { "mime-types", required_argument, NULL, OPT_KEY },
+                { "log-level", required_argument, NULL, OPT_KEY },
+                { "check-config", no_argument, NULL, OPT_CHECK },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                {},
+        };
+        static ConfigOverride overrides[MAX_OVERRIDES];
+        char err[CONFIG_ERROR_MAX] = "";
+        const char *config_path = CONFIG_DEFAULT_PATH;
+        bool config_required = false, check = false;
+        size_t n = 0;
+        Manager *m = NULL;
+        Config c;
+        int opt, idx, r;
+
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, ":c:l:w:r:h", options, &idx)) != -1) {
+                const char *key = NULL;
+                switch (opt) {
+                case 'c':
+                        config_path = optarg;
+                        config_required = true;
+                        continue;
+                case 'l':
+                        key = "listen";
+                        break;
+                case 'w':
+                        key = "workers";
+                        break;
+                case 'r':
+                        key = "root";
+                        break;
+                case OPT_KEY:
+                        key = options[idx].name;
+                        break;
+                case OPT_CHECK:
+                        check = true;
+                        continue;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case OPT_VERSION:
+                        printf("clusterd %s\n", CLUSTERD_VERSION);
+                        return EXIT_SUCCESS;
+                case ':':
+                        fprintf(stderr, "clusterd: option '%s' needs a value (see --help)\n",
+                                argv[optind - 1]);
+                        return EXIT_FAILURE;
+                default:
+                        fprintf(stderr, "clusterd: unknown option '%s' (see --help)\n",
+                                argv[optind - 1]);
+                        return EXIT_FAILURE;
+                }
+                if (n == MAX_OVERRIDES) {
+                        fprintf(stderr, "clusterd: too many options\n");
+                        return EXIT_FAILURE;
+                }
+                overrides[n++] = (ConfigOverride) { key, optarg };
+        }
+        if (optind < argc) {
+                fprintf(stderr, "clusterd: unexpected argument '%s' (see --help)\n", argv[optind]);
+                return EXIT_FAILURE;
+        }
+
+        r = config_build(&c, config_path, config_required, overrides, n, err);
+        if (r < 0) {
+                fprintf(stderr, "clusterd: %s\n", err);
+                config_done(&c);
+                return EXIT_FAILURE;
+        }
+        if (check) {
+                print_config(&c);
+                config_done(&c);
+                return EXIT_SUCCESS;
+        }
+
+        r = manager_new(&c, config_path, config_required, overrides, n, &m);
+        if (r < 0) {
+                fprintf(stderr, "clusterd: %s\n", strerror(-r));
+                config_done(&c);
+                return EXIT_FAILURE;
+        }
+        r = manager_run(m);
+        manager_free(m);
+        return r;
+}

@@ -1,0 +1,825 @@
+/* The manager: supervision of the worker processes.
+ *
+ * Each worker slot has at most one current child. A child that dies is
+ * replaced at once, or after a growing delay while its slot keeps crashing.
+ * A rolling restart (reload, scale, RestartWorker) replaces slots one at a
+ * time: the new child starts beside the old one, and only once it reports
+ * READY is the old one told to drain. */
+#include "manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "bus.h"
+#include "cpu.h"
+#include "log.h"
+#include "macro.h"
+#include "worker.h"
+
+/* A child that served this long before it died was not crash-looping. */
+#define STABLE_USEC (10 * USEC_PER_SEC)
+#define CHECK_INTERVAL_USEC (250 * USEC_PER_MSEC)
+
+static uint64_t now(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+const char *manager_state_name(ManagerState s) {
+        static const char *const names[] = {
+                [MANAGER_STARTING] = "starting", [MANAGER_RUNNING] = "running",
+                [MANAGER_RELOADING] = "reloading", [MANAGER_DEGRADED] = "degraded",
+                [MANAGER_STOPPING] = "stopping",
+        };
+        return names[s];
+}
+
+const char *child_state_name(ChildState s) {
+        static const char *const names[] = {
+                [CHILD_STARTING] = "starting",
+                [CHILD_SERVING] = "serving",
+                [CHILD_DRAINING] = "draining",
+        };
+        return names[s];
+}
+
+/* A slot serves when any of its children does: during a replacement the old
+ * child keeps serving until the new one is ready. */
+unsigned manager_workers_serving(const Manager *m) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < m->n_slots; i++)
+                for (const Child *c = m->children; c; c = c->next)
+                        if (c->slot == i && c->state == CHILD_SERVING) {
+                                n++;
+                                break;
+                        }
+        return n;
+}
+
+unsigned manager_connections(const Manager *m) {
+        unsigned n = 0;
+        for (const Child *c = m->children; c; c = c->next)
+                n += c->counters.connections;
+        return n;
+}
+
+uint64_t manager_requests_total(const Manager *m) {
+        uint64_t n = m->requests_retired;
+        for (const Child *c = m->children; c; c = c->next)
+                n += c->counters.requests;
+        return n;
+}
+
+Child *manager_find_child(const Manager *m, pid_t pid) {
+        for (Child *c = m->children; c; c = c->next)
+                if (c->pid == pid)
+                        return c;
+        return NULL;
+}
+
+/* ---- talking to systemd ---- */
+
+static void manager_update_status(Manager *m) {
+        char status[sizeof m->status];
+        unsigned backing_off = 0, first_backoff = 0;
+        uint64_t delay = 0;
+        int n;
+
+        for (unsigned i = 0; i < m->n_slots; i++)
+                if (m->slots[i].respawn_timer && !backing_off++) {
+                        first_backoff = i + 1;
+                        delay = m->slots[i].backoff_usec;
+                }
+        n = snprintf(status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
+                     manager_workers_serving(m), m->n_slots,
+                     (unsigned long long) manager_requests_total(m),
+                     (unsigned long long) m->restarts);
+        if (m->state == MANAGER_STOPPING) {
+                unsigned left = 0;
+                for (Child *c = m->children; c; c = c->next)
+                        left++;
+                snprintf(status + n, sizeof status - n, "; stopping, %u worker(s) draining", left);
+        } else if (m->state == MANAGER_RELOADING)
+                snprintf(status + n, sizeof status - n, "; reloading (worker %d)", m->rolling_slot + 1);
+        else if (backing_off)
+                snprintf(status + n, sizeof status - n,
+                         "; degraded: worker %u crash-looping, retry in %.1fs", first_backoff,
+                         (double) delay / USEC_PER_SEC);
+
+        if (strcmp(status, m->status) != 0) {
+                memcpy(m->status, status, sizeof status);
+                sd_notifyf(false, "STATUS=%s", status);
+        }
+}
+
+static void manager_set_state(Manager *m, ManagerState s) {
+        if (m->state == s)
+                return;
+        log_debug("state %s -> %s", manager_state_name(m->state), manager_state_name(s));
+        m->state = s;
+        bus_emit_manager_changed(m->bus, "State");
+}
+
+/* Recomputes running/degraded after any change, and sends READY=1 the first
+ * time every slot serves. */
+static void manager_update(Manager *m) {
+        unsigned serving = manager_workers_serving(m);
+
+        if (m->state == MANAGER_STOPPING)
+                goto out;
+        if (m->state == MANAGER_STARTING && serving == m->n_slots) {
+                manager_set_state(m, MANAGER_RUNNING);
+                m->ready_sent = true;
+                log_info("all %u workers serving", m->n_slots);
+                manager_update_status(m);
+                sd_notify(false, "READY=1");
+        } else if (m->state == MANAGER_RUNNING && serving < m->n_slots && m->rolling_slot < 0)
+                manager_set_state(m, MANAGER_DEGRADED);
+        else if (m->state == MANAGER_DEGRADED && serving == m->n_slots)
+                manager_set_state(m, MANAGER_RUNNING);
+out:
+        manager_update_status(m);
+}
+
+/* ---- children ---- */
+
+/* In the forked child: leave only what a worker needs, then run it. */
+static _Noreturn void child_run(Manager *m, unsigned slot, int ipc_fd, int *fds, size_t n_fds) {
+        sigset_t none;
+        int keep[LISTEN_MAX_PER_WORKER + 1];
+        size_t n_keep = 0;
+        int lowest = 3;
+
+        /* the mask and dispositions the manager set up must not leak into workers */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+
+        /* close everything else: the bus, other workers' channels, sd-event fds */
+        keep[n_keep++] = ipc_fd;
+        for (size_t i = 0; i < n_fds; i++)
+                keep[n_keep++] = fds[i];
+        for (size_t i = 1; i < n_keep; i++)
+                for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        for (size_t i = 0; i < n_keep; i++) {
+                if (keep[i] > lowest)
+                        close_range((unsigned) lowest, (unsigned) keep[i] - 1, 0);
+                lowest = keep[i] + 1;
+        }
+        close_range((unsigned) lowest, ~0U, 0);
+
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDNAMES");
+        _exit(worker_main(&m->config, slot + 1, ipc_fd, fds, n_fds));
+}
+
+static void child_free(Child *c) {
+        if (!c)
+                return;
+        sd_event_source_disable_unref(c->io_source);
+        sd_event_source_disable_unref(c->exit_source);
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c);
+}
+
+static void manager_unlink_child(Manager *m, Child *c) {
+        for (Child **p = &m->children; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        if (m->slots[c->slot].current == c)
+                m->slots[c->slot].current = NULL;
+}
+
+static void child_kill(Child *c, const char *reason) {
+        if (!c->kill_reason)
+                c->kill_reason = reason;
+        (void) kill(c->pid, SIGKILL);
+}
+
+static void child_drain(Child *c, uint64_t timeout_usec) {
+        IpcDrain d = { .timeout_usec = timeout_usec };
+        int r;
+
+        if (c->state == CHILD_DRAINING)
+                return;
+        c->state = CHILD_DRAINING;
+        r = ipc_send(c->fd, IPC_DRAIN, c->slot + 1, &d, sizeof d);
+        if (r < 0) {
+                log_warning("worker %u pid %d: cannot send drain order (%s), killing it",
+                            c->slot + 1, (int) c->pid, strerror(-r));
+                child_kill(c, "unreachable");
+        }
+}
+
+static void manager_roll_next(Manager *m);
+static int manager_spawn(Manager *m, unsigned slot);
+
+static void child_on_ready(Child *c, const IpcReady *ready) {
+        Manager *m = c->manager;
+
+        if (c->state != CHILD_STARTING)
+                return;
+        c->state = CHILD_SERVING;
+        c->ready_usec = now(CLOCK_MONOTONIC);
+        log_info("worker %u pid %d ready on %u socket(s)", c->slot + 1, (int) c->pid,
+                 ready->listeners);
+
+        /* a replacement is serving: the children it replaces may now drain */
+        for (Child *o = m->children; o; o = o->next)
+                if (o != c && o->slot == c->slot && o->state != CHILD_DRAINING) {
+                        log_info("worker %u pid %d replaced by pid %d, draining it", o->slot + 1,
+                                 (int) o->pid, (int) c->pid);
+                        child_drain(o, m->config.drain_timeout_usec);
+                }
+        bus_emit_manager_changed(m->bus, "Workers");
+        if (m->rolling_slot == (int) c->slot)
+                manager_roll_next(m);
+        manager_update(m);
+}
+
+/* Whatever a child sends that is not a well-formed, expected message closes its
+ * channel: it is then killed and replaced like any failed worker. */
+static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Child *c = userdata;
+        IpcMessage msg;
+        int r;
+
+        for (;;) {
+                r = ipc_recv(fd, &msg);
+                if (r == -EAGAIN)
+                        return 0;
+                if (r <= 0)
+                        break;
+                if (msg.hdr.worker_id != c->slot + 1) {
+                        r = -EPROTO;
+                        break;
+                }
+                c->last_seen_usec = now(CLOCK_MONOTONIC);
+                if (msg.hdr.type == IPC_READY)
+                        child_on_ready(c, &msg.ready);
+                else if (msg.hdr.type == IPC_HEARTBEAT)
+                        c->counters = msg.heartbeat;
+                else {
+                        r = -EPROTO;
+                        break;
+                }
+        }
+        if (r == 0 && c->state == CHILD_DRAINING) {
+                /* a draining worker closing its end is the normal way out */
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
+        log_error("worker %u pid %d: %s on its channel, closing it and replacing the worker",
+                  c->slot + 1, (int) c->pid,
+                  r == 0 ? "end of stream" : r == -EPROTO ? "unknown or malformed message"
+                                             : r == -EBADMSG ? "truncated message"
+                                             : r == -EMSGSIZE ? "oversized message"
+                                                               : strerror(-r));
+        sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        child_kill(c, "protocol error");
+        return 0;
+}
+
+static int slot_on_respawn(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void manager_maybe_give_up(Manager *m) {
+        for (unsigned i = 0; i < m->n_slots; i++) {
+                const Slot *slot = &m->slots[i];
+                if (slot->crashes < m->config.crash_loop_limit ||
+                    (slot->current && slot->current->state == CHILD_SERVING))
+                        return;
+        }
+        log_error("all %u workers are crash-looping (%u crashes in a row each); exiting so the "
+                  "service manager can restart clusterd",
+                  m->n_slots, m->config.crash_loop_limit);
+        m->exit_status = EXIT_FAILURE;
+        for (Child *c = m->children; c; c = c->next)
+                child_kill(c, "giving up");
+        manager_set_state(m, MANAGER_STOPPING);
+        sd_notify(false, "STOPPING=1");
+        if (!m->children)
+                sd_event_exit(m->event, EXIT_FAILURE);
+}
+
+/* The slot lost its current child unexpectedly: respawn, at once or later. */
+static void slot_after_crash(Manager *m, unsigned i, uint64_t served_usec) {
+        Slot *slot = &m->slots[i];
+        uint64_t delay;
+        int r;
+
+        if (served_usec >= STABLE_USEC)
+                slot->crashes = 0;
+        slot->crashes++;
+        slot->restarts++;
+        m->restarts++;
+        delay = backoff_delay(slot->crashes, m->config.restart_backoff_max_usec);
+        if (slot->crashes >= m->config.crash_loop_limit) {
+                manager_maybe_give_up(m);
+                if (m->state == MANAGER_STOPPING)
+                        return;
+        }
+        if (delay == 0) {
+                r = manager_spawn(m, i);
+                if (r >= 0)
+                        return;
+                delay = backoff_delay(++slot->crashes, m->config.restart_backoff_max_usec);
+        }
+        log_warning("worker %u crashed %u times in a row, restarting it in %.1fs", i + 1,
+                    slot->crashes, (double) delay / USEC_PER_SEC);
+        slot->backoff_usec = delay;
+        r = sd_event_add_time_relative(m->event, &slot->respawn_timer, CLOCK_MONOTONIC, delay, 0,
+                                       slot_on_respawn, m);
+        if (r < 0)
+                log_error("worker %u: cannot schedule its restart: %s", i + 1, strerror(-r));
+}
+
+static int slot_on_respawn(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (unsigned i = 0; i < m->n_slots; i++) {
+                Slot *slot = &m->slots[i];
+                if (slot->respawn_timer != s)
+                        continue;
+                slot->respawn_timer = sd_event_source_disable_unref(slot->respawn_timer);
+                slot->backoff_usec = 0;
+                if (m->state != MANAGER_STOPPING && !slot->current && manager_spawn(m, i) < 0)
+                        slot_after_crash(m, i, 0);
+                break;
+        }
+        manager_update(m);
+        return 0;
+}
+
+static void describe_exit(const siginfo_t *si, char *buf, size_t size, int *ret_status) {
+        if (si->si_code == CLD_EXITED) {
+                snprintf(buf, size, "exited with status %d", si->si_status);
+                *ret_status = si->si_status;
+        } else {
+                snprintf(buf, size, "killed by signal %s%s", sigabbrev_np(si->si_status) ?: "?",
+                         si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+                *ret_status = 128 + si->si_status;
+        }
+}
+
+static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Child *c = userdata;
+        Manager *m = c->manager;
+        unsigned slot = c->slot;
+        bool was_current = m->slots[slot].current == c;
+        bool clean = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED && si->si_status == 0 &&
+                     !c->kill_reason;
+        uint64_t served = c->ready_usec ? now(CLOCK_MONOTONIC) - c->ready_usec : 0;
+        char how[96];
+        int status;
+
+        describe_exit(si, how, sizeof how, &status);
+        if (clean)
+                log_info("worker %u pid %d drained and exited", slot + 1, (int) c->pid);
+        else
+                log_warning("worker %u pid %d %s%s%s", slot + 1, (int) c->pid, how,
+                            c->kill_reason ? ", killed as " : "", c->kill_reason ?: "");
+
+        m->requests_retired += c->counters.requests;
+        manager_unlink_child(m, c);
+        bus_emit_worker_exited(m->bus, slot + 1, c->pid,
+                               clean ? "drained" : c->kill_reason ?: (si->si_code == CLD_EXITED ? "exited" : "killed"),
+                               status);
+        child_free(c);
+        bus_emit_manager_changed(m->bus, "Workers");
+
+        if (m->state == MANAGER_STOPPING) {
+                if (!m->children)
+                        sd_event_exit(m->event, m->exit_status);
+        } else if (was_current && slot < m->n_slots) {
+                slot_after_crash(m, slot, served);
+                if (m->rolling_slot == (int) slot && m->slots[slot].current == NULL)
+                        log_info("rolling restart waits for worker %u", slot + 1);
+        }
+        manager_update(m);
+        return 0;
+}
+
+static int manager_spawn(Manager *m, unsigned slot) {
+        int sv[2], fds[LISTEN_MAX_PER_WORKER];
+        size_t n_fds;
+        Child *c;
+        pid_t pid;
+        int r;
+
+        n_fds = listen_for_slot(&m->listeners, slot, m->n_slots, fds, ELEMENTSOF(fds));
+        if (n_fds == 0) {
+                log_error("worker %u: no listening socket to serve", slot + 1);
+                return -ENOTSOCK;
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                r = negative_errno();
+                log_error("worker %u: socketpair: %s", slot + 1, strerror(-r));
+                return r;
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = negative_errno();
+                log_error("worker %u: fork: %s", slot + 1, strerror(-r));
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child_run(m, slot, sv[1], fds, n_fds);
+        }
+        close(sv[1]);
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                close(sv[0]); /* the child exits on EOF */
+                return -ENOMEM;
+        }
+        *c = (Child) {
+                .manager = m,
+                .slot = slot,
+                .pid = pid,
+                .fd = sv[0],
+                .state = CHILD_STARTING,
+                .started_usec = now(CLOCK_MONOTONIC),
+                .started_realtime_usec = now(CLOCK_REALTIME),
+                .n_listen_fds = n_fds,
+        };
+        c->last_seen_usec = c->started_usec;
+        memcpy(c->listen_fds, fds, n_fds * sizeof *fds);
+        r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, child_on_io, c);
+        if (r >= 0)
+                r = sd_event_add_child(m->event, &c->exit_source, pid, WEXITED, child_on_exit, c);
+        if (r < 0) {
+                log_error("worker %u pid %d: cannot watch it: %s", slot + 1, (int) pid, strerror(-r));
+                kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                child_free(c);
+                return r;
+        }
+        c->next = m->children;
+        m->children = c;
+        m->slots[slot].current = c;
+        log_info("worker %u pid %d started", slot + 1, (int) pid);
+        bus_emit_worker_started(m->bus, slot + 1, pid);
+        return 0;
+}
+
+/* ---- rolling restart ---- */
+
+static bool child_fds_match(const Manager *m, const Child *c) {
+        int fds[LISTEN_MAX_PER_WORKER];
+        size_t n = listen_for_slot(&m->listeners, c->slot, m->n_slots, fds, ELEMENTSOF(fds));
+        return n == c->n_listen_fds && memcmp(fds, c->listen_fds, n * sizeof *fds) == 0;
+}
+
+/* Starts the replacement of the next pending slot, or finishes the roll. */
+static void manager_roll_next(Manager *m) {
+        m->rolling_slot = -1;
+        for (unsigned i = 0; i < m->n_slots; i++) {
+                Slot *slot = &m->slots[i];
+                if (!slot->roll_pending)
+                        continue;
+                slot->roll_pending = false;
+                if (slot->respawn_timer)
+                        continue; /* it is being restarted already, with the new config */
+                m->rolling_slot = (int) i;
+                if (manager_spawn(m, i) < 0) {
+                        slot_after_crash(m, i, 0);
+                        continue;
+                }
+                manager_update_status(m);
+                return;
+        }
+        if (m->state == MANAGER_RELOADING) {
+                log_info("reload finished: %u/%u workers serving", manager_workers_serving(m),
+                         m->n_slots);
+                manager_set_state(m, MANAGER_RUNNING);
+                sd_notify(false, "READY=1");
+                if (m->reload_queued) {
+                        m->reload_queued = false;
+                        (void) manager_reload(m);
+                }
+        }
+        manager_update(m);
+}
+
+static void manager_roll_start(Manager *m, bool all) {
+        for (unsigned i = 0; i < m->n_slots; i++) {
+                Child *c = m->slots[i].current;
+                if (all || (c && !child_fds_match(m, c)))
+                        m->slots[i].roll_pending = true;
+        }
+        if (m->rolling_slot < 0)
+                manager_roll_next(m);
+}
+
+/* Moves to `workers` slots: new slots start at once; extra ones drain. Slots
+ * whose socket share changed are replaced one at a time. */
+static int manager_resize(Manager *m, unsigned workers) {
+        unsigned old = m->n_slots;
+        int r;
+
+        if (workers == old)
+                return 0;
+        r = listen_grow(&m->listeners, workers);
+        if (r < 0) {
+                log_error("cannot open sockets for %u workers: %s", workers, strerror(-r));
+                return r;
+        }
+        m->n_slots = workers;
+        for (unsigned i = workers; i < old; i++) {
+                Slot *slot = &m->slots[i];
+                slot->respawn_timer = sd_event_source_disable_unref(slot->respawn_timer);
+                slot->roll_pending = false;
+                for (Child *c = m->children; c; c = c->next)
+                        if (c->slot == i)
+                                child_drain(c, m->config.drain_timeout_usec);
+                slot->current = NULL;
+                slot->crashes = 0;
+        }
+        for (unsigned i = old; i < workers; i++) {
+                m->slots[i] = (Slot) {};
+                if (manager_spawn(m, i) < 0)
+                        slot_after_crash(m, i, 0);
+        }
+        log_info("scaling from %u to %u workers", old, workers);
+        bus_emit_manager_changed(m->bus, "WorkersWanted");
+        manager_roll_start(m, false);
+        return 0;
+}
+
+int manager_scale(Manager *m, unsigned workers) {
+        if (m->state == MANAGER_STOPPING)
+                return -ESHUTDOWN;
+        if (workers < 1 || workers > CONFIG_MAX_WORKERS)
+                return -EINVAL;
+        return manager_resize(m, workers);
+}
+
+int manager_restart_worker(Manager *m, unsigned slot) {
+        if (m->state == MANAGER_STOPPING)
+                return -ESHUTDOWN;
+        if (slot >= m->n_slots)
+                return -ENOENT;
+        log_info("restarting worker %u on request", slot + 1);
+        m->slots[slot].roll_pending = true;
+        if (m->rolling_slot < 0)
+                manager_roll_next(m);
+        return 0;
+}
+
+static unsigned manager_wanted_workers(const Config *c) {
+        return c->workers ? c->workers : cpu_usable("");
+}
+
+int manager_reload(Manager *m) {
+        char err[CONFIG_ERROR_MAX] = "";
+        Config c;
+        int r;
+
+        if (m->state == MANAGER_STOPPING)
+                return -ESHUTDOWN;
+        if (m->state == MANAGER_RELOADING || m->state == MANAGER_STARTING) {
+                m->reload_queued = true;
+                return 0;
+        }
+        r = config_build(&c, m->config_path, m->config_required, m->overrides, m->n_overrides, err);
+        if (r < 0) {
+                log_error("reload refused, keeping the running configuration: %s", err);
+                config_done(&c);
+                return r;
+        }
+        for (size_t i = 0; i < c.n_listen && !m->listeners.from_systemd; i++)
+                if (i >= m->config.n_listen || strcmp(c.listen[i], m->config.listen[i]) != 0) {
+                        log_warning("reload: listen addresses cannot change while running; "
+                                    "restart clusterd to apply them");
+                        break;
+                }
+        sd_notify(false, "RELOADING=1");
+        log_info("reloading: replacing workers one at a time");
+        config_done(&m->config);
+        m->config = c;
+        log_setup("manager", m->config.log_level);
+        manager_set_state(m, MANAGER_RELOADING);
+        r = manager_resize(m, manager_wanted_workers(&m->config));
+        manager_roll_start(m, true);
+        return r;
+}
+
+/* ---- stop ---- */
+
+static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (Child *c = m->children; c; c = c->next) {
+                log_warning("worker %u pid %d still running after the drain timeout, killing it",
+                            c->slot + 1, (int) c->pid);
+                child_kill(c, "drain timeout");
+        }
+        return 0;
+}
+
+static void manager_stop(Manager *m, const char *why) {
+        uint64_t timeout = m->config.drain_timeout_usec;
+
+        if (m->state == MANAGER_STOPPING)
+                return;
+        log_info("%s: stopping, draining %s", why, m->children ? "the workers" : "nothing");
+        manager_set_state(m, MANAGER_STOPPING);
+        sd_notifyf(false, "STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu",
+                   (unsigned long long) (timeout + 5 * USEC_PER_SEC));
+        for (unsigned i = 0; i < m->n_slots; i++)
+                m->slots[i].respawn_timer = sd_event_source_disable_unref(m->slots[i].respawn_timer);
+        for (Child *c = m->children; c; c = c->next)
+                if (c->state == CHILD_STARTING)
+                        child_kill(c, "stopping");
+                else
+                        child_drain(c, timeout);
+        (void) sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC,
+                                          timeout + 2 * USEC_PER_SEC, 0, on_stop_deadline, m);
+        if (!m->children)
+                sd_event_exit(m->event, m->exit_status);
+        manager_update_status(m);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                log_info("SIGHUP: reloading");
+                (void) manager_reload(m);
+        } else
+                manager_stop(m, si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        return 0;
+}
+
+/* ---- periodic checks: hung workers, STATUS, drain extension ---- */
+
+static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t t = now(CLOCK_MONOTONIC);
+
+        for (Child *c = m->children; c; c = c->next) {
+                if (c->kill_reason || t - c->last_seen_usec <= m->config.heartbeat_timeout_usec)
+                        continue;
+                log_error("worker %u pid %d: no heartbeat for %.1fs, killing it as hung",
+                          c->slot + 1, (int) c->pid,
+                          (double) (t - c->last_seen_usec) / USEC_PER_SEC);
+                child_kill(c, "hung");
+        }
+        manager_update_status(m);
+        (void) sd_event_source_set_time(s, usec + CHECK_INTERVAL_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+/* ---- life cycle ---- */
+
+int manager_new(Config *take_config, const char *config_path, bool config_required,
+                const ConfigOverride *overrides, size_t n_overrides, Manager **ret) {
+        Manager *m = calloc(1, sizeof *m);
+
+        if (!m)
+                return -ENOMEM;
+        m->config = *take_config;
+        *take_config = (Config) {};
+        m->config_path = config_path;
+        m->config_required = config_required;
+        m->overrides = overrides;
+        m->n_overrides = n_overrides;
+        m->rolling_slot = -1;
+        m->state = MANAGER_STARTING;
+        m->started_realtime_usec = now(CLOCK_REALTIME);
+        *ret = m;
+        return 0;
+}
+
+static int manager_open_sockets(Manager *m) {
+        const char *failed = NULL;
+        int r;
+
+        r = listen_from_systemd(&m->listeners);
+        if (r < 0) {
+                log_error("cannot use the sockets passed by systemd: %s", strerror(-r));
+                return r;
+        }
+        if (r > 0) {
+                log_info("using %d socket(s) from systemd on %zu address(es)", r,
+                         m->listeners.n_groups);
+                return 0;
+        }
+        /* one SO_REUSEPORT socket per worker spreads connections evenly */
+        r = listen_bind(&m->listeners, m->config.listen, m->config.n_listen, m->n_slots, &failed);
+        if (r < 0) {
+                log_error("cannot listen on %s: %s", failed, strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < m->config.n_listen; i++)
+                log_info("listening on %s", m->config.listen[i]);
+        return 0;
+}
+
+static int manager_setup_event(Manager *m) {
+        static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error("sd_event_default: %s", strerror(-r)), r;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaddset(&mask, sigs[i]);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(m->event, NULL, sigs[i], on_signal, m);
+                if (r < 0)
+                        return log_error("cannot watch signal %d: %s", sigs[i], strerror(-r)), r;
+        }
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning("cannot enable the watchdog: %s", strerror(-r));
+        r = sd_event_add_time_relative(m->event, &m->check_timer, CLOCK_MONOTONIC,
+                                       CHECK_INTERVAL_USEC, 0, on_check, m);
+        if (r < 0)
+                return log_error("cannot add the check timer: %s", strerror(-r)), r;
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        log_setup("manager", m->config.log_level);
+        m->n_slots = manager_wanted_workers(&m->config);
+        r = manager_setup_event(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_open_sockets(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        m->bus = bus_open(m);
+        log_info("clusterd %s starting %u worker(s), root %s", CLUSTERD_VERSION, m->n_slots,
+                 m->config.root);
+        sd_notify(false, "STATUS=starting workers");
+
+        for (unsigned i = 0; i < m->n_slots; i++)
+                if (manager_spawn(m, i) < 0)
+                        slot_after_crash(m, i, 0);
+        manager_update(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0) {
+                log_error("event loop failed: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        log_info("stopped: %llu requests served, %llu restarts",
+                 (unsigned long long) m->requests_retired, (unsigned long long) m->restarts);
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        while (m->children) {
+                Child *c = m->children;
+                m->children = c->next;
+                kill(c->pid, SIGKILL);
+                child_free(c);
+        }
+        for (unsigned i = 0; i < CONFIG_MAX_WORKERS; i++)
+                sd_event_source_disable_unref(m->slots[i].respawn_timer);
+        bus_close(m->bus);
+        sd_event_source_disable_unref(m->check_timer);
+        sd_event_source_disable_unref(m->stop_timer);
+        sd_event_unref(m->event);
+        listen_set_done(&m->listeners);
+        config_done(&m->config);
+        free(m);
+        return NULL;
+}

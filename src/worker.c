@@ -1,0 +1,255 @@
+/* A worker: MHD in external epoll mode inside an sd-event loop, plus the IPC
+ * channel. It reports READY once serving, a heartbeat with its counters every
+ * interval, drains on IPC_DRAIN or SIGTERM, and exits when the manager's end of
+ * the channel closes, so no worker outlives its manager. */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "ipc.h"
+#include "log.h"
+#include "macro.h"
+
+typedef struct Worker {
+        const Config *config;
+        unsigned id;
+        int ipc_fd;
+        sd_event *event;
+        HttpServer *http;
+        sd_event_source *mhd_timer;
+        bool exiting;
+} Worker;
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t rss_bytes(void) {
+        unsigned long long size, resident;
+        FILE *f = fopen("/proc/self/statm", "re");
+        int ok;
+
+        if (!f)
+                return 0;
+        ok = fscanf(f, "%llu %llu", &size, &resident) == 2;
+        fclose(f);
+        return ok ? resident * (uint64_t) sysconf(_SC_PAGESIZE) : 0;
+}
+
+static int worker_send_heartbeat(Worker *w) {
+        HttpStats st = http_server_stats(w->http);
+        IpcHeartbeat hb = {
+                .requests = st.requests,
+                .bytes_sent = st.bytes_sent,
+                .rss_bytes = rss_bytes(),
+                .connections = st.connections,
+                .draining = http_server_draining(w->http),
+        };
+        return ipc_send(w->ipc_fd, IPC_HEARTBEAT, w->id, &hb, sizeof hb);
+}
+
+static void worker_exit(Worker *w, int status) {
+        if (w->exiting)
+                return;
+        w->exiting = true;
+        sd_event_exit(w->event, status);
+}
+
+/* A draining worker leaves as soon as its last connection is gone. */
+static void worker_check_drained(Worker *w) {
+        if (!http_server_draining(w->http) || http_server_stats(w->http).connections > 0)
+                return;
+        (void) worker_send_heartbeat(w); /* final counters */
+        log_info("drained, exiting");
+        worker_exit(w, EXIT_SUCCESS);
+}
+
+static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Worker *w = userdata;
+        http_server_run(w->http);
+        worker_check_drained(w);
+        return 0;
+}
+
+static int on_mhd_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Worker *w = userdata;
+        http_server_run(w->http);
+        worker_check_drained(w);
+        return 0;
+}
+
+/* Before every wait: arm the one timer to MHD's next deadline. */
+static int on_prepare(sd_event_source *s, void *userdata) {
+        Worker *w = userdata;
+        uint64_t usec;
+        int r;
+
+        if (!http_server_timeout(w->http, &usec))
+                return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
+        r = sd_event_source_set_time(w->mhd_timer, now_usec() + usec);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_drain_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        Worker *w = userdata;
+        log_warning("drain timeout reached with %u connection(s) open, exiting",
+                    http_server_stats(w->http).connections);
+        (void) worker_send_heartbeat(w);
+        worker_exit(w, EXIT_SUCCESS);
+        return 0;
+}
+
+static int worker_drain(Worker *w, uint64_t timeout_usec) {
+        if (http_server_draining(w->http))
+                return 0;
+        log_info("draining, %u connection(s) open", http_server_stats(w->http).connections);
+        http_server_drain(w->http);
+        int r = sd_event_add_time(w->event, NULL, CLOCK_MONOTONIC, now_usec() + timeout_usec, 0,
+                                  on_drain_deadline, w);
+        if (r < 0)
+                return r;
+        worker_check_drained(w);
+        return 0;
+}
+
+static int on_ipc(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Worker *w = userdata;
+        IpcMessage m;
+        int r;
+
+        for (;;) {
+                r = ipc_recv(fd, &m);
+                if (r == -EAGAIN)
+                        return 0;
+                if (r == 0) {
+                        log_info("manager closed the channel, exiting");
+                        worker_exit(w, EXIT_FAILURE);
+                        return 0;
+                }
+                if (r < 0) {
+                        log_error("bad message from manager: %s, exiting", strerror(-r));
+                        worker_exit(w, EXIT_FAILURE);
+                        return 0;
+                }
+                switch (m.hdr.type) {
+                case IPC_DRAIN:
+                        r = worker_drain(w, m.drain.timeout_usec);
+                        if (r < 0) {
+                                log_error("cannot start draining: %s", strerror(-r));
+                                worker_exit(w, EXIT_FAILURE);
+                        }
+                        break;
+                default:
+                        log_error("unexpected %s message from manager, exiting",
+                                  ipc_type_name(m.hdr.type));
+                        worker_exit(w, EXIT_FAILURE);
+                        return 0;
+                }
+        }
+}
+
+static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
+        Worker *w = userdata;
+        int r = worker_send_heartbeat(w);
+
+        if (r < 0 && r != -EAGAIN) {
+                log_error("cannot reach the manager: %s, exiting", strerror(-r));
+                worker_exit(w, EXIT_FAILURE);
+                return 0;
+        }
+        r = sd_event_source_set_time(s, usec + w->config->heartbeat_interval_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return r;
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Worker *w = userdata;
+        return worker_drain(w, w->config->drain_timeout_usec);
+}
+
+static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
+        sigset_t mask;
+        int r;
+
+        r = sd_event_new(&w->event);
+        if (r < 0)
+                return log_error("sd_event_new: %s", strerror(-r)), r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN); /* required for MHD to use sendfile */
+        signal(SIGINT, SIG_IGN);  /* Ctrl-C reaches the manager, which drains us */
+        r = sd_event_add_signal(w->event, NULL, SIGTERM, on_sigterm, w);
+        if (r < 0)
+                return log_error("cannot watch SIGTERM: %s", strerror(-r)), r;
+
+        r = http_server_new(w->config, w->id, listen_fds, n_fds, &w->http);
+        if (r < 0)
+                return log_error("cannot start HTTP on %zu socket(s) with root %s: %s", n_fds,
+                                 w->config->root, strerror(-r)),
+                       r;
+
+        r = sd_event_add_time(w->event, &w->mhd_timer, CLOCK_MONOTONIC, 0, 0, on_mhd_timer, w);
+        if (r < 0)
+                return log_error("cannot add MHD timer: %s", strerror(-r)), r;
+        for (size_t i = 0; i < http_server_n_daemons(w->http); i++) {
+                sd_event_source *io;
+                r = sd_event_add_io(w->event, &io, http_server_epoll_fd(w->http, i), EPOLLIN,
+                                    on_mhd_io, w);
+                if (r < 0)
+                        return log_error("cannot watch MHD: %s", strerror(-r)), r;
+                if (i == 0)
+                        r = sd_event_source_set_prepare(io, on_prepare);
+                if (r < 0)
+                        return log_error("cannot add prepare callback: %s", strerror(-r)), r;
+                sd_event_source_set_floating(io, true);
+                sd_event_source_unref(io);
+        }
+
+        r = sd_event_add_io(w->event, NULL, w->ipc_fd, EPOLLIN, on_ipc, w);
+        if (r < 0)
+                return log_error("cannot watch IPC: %s", strerror(-r)), r;
+        r = sd_event_add_time_relative(w->event, NULL, CLOCK_MONOTONIC,
+                                       w->config->heartbeat_interval_usec, 0, on_heartbeat, w);
+        if (r < 0)
+                return log_error("cannot add heartbeat timer: %s", strerror(-r)), r;
+        return 0;
+}
+
+int worker_main(const Config *c, unsigned id, int ipc_fd, const int *listen_fds, size_t n_fds) {
+        Worker w = { .config = c, .id = id, .ipc_fd = ipc_fd };
+        char tag[32];
+        int r;
+
+        snprintf(tag, sizeof tag, "worker %u", id);
+        log_setup(tag, c->log_level);
+
+        r = worker_setup(&w, listen_fds, n_fds);
+        if (r >= 0) {
+                IpcReady ready = { .pid = (uint32_t) getpid(), .listeners = (uint32_t) n_fds };
+                r = ipc_send(ipc_fd, IPC_READY, id, &ready, sizeof ready);
+                if (r < 0)
+                        log_error("cannot tell the manager we are ready: %s", strerror(-r));
+        }
+        if (r >= 0)
+                r = sd_event_loop(w.event);
+
+        http_server_free(w.http);
+        sd_event_source_unref(w.mhd_timer);
+        sd_event_unref(w.event);
+        return r < 0 ? EXIT_FAILURE : r;
+}
