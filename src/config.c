@@ -282,12 +282,29 @@ typedef struct LineReader {
         FileParse *parse;
 } LineReader;
 
+/* inih reads into a fixed buffer and would take the rest of a longer line for
+ * a line of its own: refuse such a line instead, naming it. */
 static char *reader(char *buf, int size, void *stream) {
         LineReader *lr = stream;
+        FileParse *p = lr->parse;
         char *s = fgets(buf, size, lr->f);
-        if (s)
-                lr->parse->line++;
-        return s;
+        size_t n;
+        int ch;
+
+        if (!s)
+                return NULL;
+        p->line++;
+        n = strlen(s);
+        if (n + 1 < (size_t) size || s[n - 1] == '\n')
+                return s;
+        ch = getc(lr->f);
+        if (ch == EOF || ch == '\n')
+                return s; /* the buffer held it all; its newline is dropped */
+        if (!p->failed)
+                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: line too long (at most %d bytes)",
+                         p->path, p->line, size - 1);
+        p->failed = true;
+        return NULL;
 }
 
 static int line_handler(void *user, const char *section, const char *key, const char *value) {

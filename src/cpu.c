@@ -34,8 +34,11 @@ int cpu_count_affinity(void) {
         return n;
 }
 
+/* Rounds up without overflowing; a quota above UINT_MAX CPUs saturates
+ * instead of wrapping around to a small count. */
 static unsigned quota_to_cpus(long long quota, long long period) {
-        return (unsigned) ((quota + period - 1) / period);
+        long long n = quota / period + (quota % period != 0);
+        return n > UINT_MAX ? UINT_MAX : (unsigned) n;
 }
 
 int cpu_quota_parse_v2(const char *text, unsigned *ret_cpus) {

@@ -13,6 +13,7 @@
 typedef struct MimeEntry {
         char *ext;
         char *type;
+        unsigned order; /* position in the file: the first listing wins */
 } MimeEntry;
 
 struct MimeTable {
@@ -22,6 +23,12 @@ struct MimeTable {
 
 static int entry_cmp(const void *a, const void *b) {
         return strcasecmp(((const MimeEntry *) a)->ext, ((const MimeEntry *) b)->ext);
+}
+
+static int entry_cmp_ordered(const void *a, const void *b) {
+        const MimeEntry *x = a, *y = b;
+        int r = strcasecmp(x->ext, y->ext);
+        return r ? r : (x->order > y->order) - (x->order < y->order);
 }
 
 static int table_add(MimeTable *t, const char *ext, const char *type) {
@@ -44,11 +51,12 @@ static int table_add(MimeTable *t, const char *ext, const char *type) {
                 free(text);
                 return -ENOMEM;
         }
-        t->entries[t->n++] = (MimeEntry) { e, text };
+        t->entries[t->n] = (MimeEntry) { e, text, t->n };
+        t->n++;
         return 0;
 }
 
-/* Drops repeated extensions from the sorted table. */
+/* Drops repeated extensions from the sorted table, keeping the first listed. */
 static void table_dedup(MimeTable *t) {
         unsigned w = 0;
         for (unsigned i = 0; i < t->n; i++) {
@@ -85,9 +93,10 @@ int mime_table_load(const char *path, MimeTable **ret) {
                         r = table_add(t, ext, type);
         }
         fclose(f);
-        /* mime.types names each extension once; should one repeat, one entry stays. */
-        qsort(t->entries, t->n, sizeof *t->entries, entry_cmp);
-        table_dedup(t);
+        if (t->n > 0) { /* qsort and bsearch want a non-NULL array even for 0 entries */
+                qsort(t->entries, t->n, sizeof *t->entries, entry_cmp_ordered);
+                table_dedup(t);
+        }
         return r;
 }
 
@@ -95,7 +104,7 @@ const char *mime_table_lookup(const MimeTable *t, const char *filename) {
         const char *dot = strrchr(filename, '.'), *slash = strrchr(filename, '/');
         MimeEntry key, *e;
 
-        if (!t || !dot || (slash && dot < slash) || dot[1] == 0)
+        if (!t || t->n == 0 || !dot || (slash && dot < slash) || dot[1] == 0)
                 return MIME_DEFAULT;
         key.ext = (char *) dot + 1;
         e = bsearch(&key, t->entries, t->n, sizeof *t->entries, entry_cmp);

@@ -1,0 +1,672 @@
+/* Unit tests for config.c: defaults, every key's good and bad values, the INI
+ * file with its error messages, and the full build with command-line overrides. */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "macro.h"
+
+/* Every test gets a fresh temporary directory holding a document root "www". */
+typedef struct Fixture {
+        char dir[64];
+        char www[96];
+        char path[128]; /* scratch config file */
+        Config c;
+        char err[CONFIG_ERROR_MAX];
+} Fixture;
+
+static int fixture_setup(void **state) {
+        Fixture *f = calloc(1, sizeof *f);
+
+        if (!f)
+                return -1;
+        snprintf(f->dir, sizeof f->dir, "/tmp/clusterd-test-config-XXXXXX");
+        if (!mkdtemp(f->dir)) {
+                free(f);
+                return -1;
+        }
+        snprintf(f->www, sizeof f->www, "%s/www", f->dir);
+        snprintf(f->path, sizeof f->path, "%s/clusterd.conf", f->dir);
+        if (mkdir(f->www, 0755) < 0)
+                return -1;
+        config_init(&f->c);
+        *state = f;
+        return 0;
+}
+
+static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(p);
+}
+
+static int fixture_teardown(void **state) {
+        Fixture *f = *state;
+
+        if (!f)
+                return 0;
+        config_done(&f->c);
+        nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        free(f);
+        return 0;
+}
+
+static void write_text(const char *path, const char *text) {
+        FILE *out = fopen(path, "we");
+
+        assert_non_null(out);
+        fputs(text, out);
+        assert_int_equal(fclose(out), 0);
+}
+
+/* "PATH:LINE:" as the error message should start. */
+static void expect_prefix(const Fixture *f, int line) {
+        char want[160];
+
+        snprintf(want, sizeof want, "%s:%d:", f->path, line);
+        if (strncmp(f->err, want, strlen(want)) != 0)
+                fail_msg("error \"%s\" does not start with \"%s\"", f->err, want);
+}
+
+static void expect_in_err(const Fixture *f, const char *s) {
+        if (!strstr(f->err, s))
+                fail_msg("error \"%s\" does not mention \"%s\"", f->err, s);
+}
+
+/* ---- defaults and config_set ---- */
+
+static void test_defaults(void **state) {
+        Fixture *f = *state;
+        const Config *c = &f->c;
+
+        assert_string_equal(c->root, CONFIG_DEFAULT_ROOT);
+        assert_int_equal(c->n_listen, 1);
+        assert_string_equal(c->listen[0], CONFIG_DEFAULT_LISTEN);
+        assert_int_equal(c->workers, 0);
+        assert_string_equal(c->mime_types, "/etc/mime.types");
+        assert_int_equal(c->heartbeat_interval_usec, 1 * USEC_PER_SEC);
+        assert_int_equal(c->heartbeat_timeout_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(c->drain_timeout_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(c->restart_backoff_max_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(c->crash_loop_limit, 5);
+        assert_int_equal(c->connection_timeout_sec, 30);
+        assert_int_equal(c->connection_limit, 4096);
+        assert_int_equal(c->connection_memory, 32 * 1024);
+        assert_int_equal(c->log_level, LOG_INFO);
+        /* the defaults themselves pass validation, apart from the root */
+        assert_true(c->heartbeat_interval_usec * 2 <= c->heartbeat_timeout_usec);
+}
+
+static void test_done_twice(void **state) {
+        Config c;
+
+        config_init(&c);
+        config_done(&c);
+        assert_null(c.root);
+        assert_null(c.mime_types);
+        assert_int_equal(c.n_listen, 0);
+        config_done(&c);
+}
+
+/* Sets key=value and expects rejection with the given error and a reason. */
+static void expect_bad(Config *c, const char *key, const char *value, int want) {
+        const char *reason = NULL;
+        int r = config_set(c, key, value, &reason);
+
+        if (r != want)
+                fail_msg("config_set(%s, \"%s\") = %d, expected %d", key, value ? value : "(null)",
+                         r, want);
+        assert_non_null(reason);
+        assert_true(strlen(reason) > 0);
+}
+
+static void expect_good(Config *c, const char *key, const char *value) {
+        const char *reason = NULL;
+        int r = config_set(c, key, value, &reason);
+
+        if (r != 0)
+                fail_msg("config_set(%s, \"%s\") = %d (%s)", key, value, r,
+                         reason ? reason : "no reason");
+}
+
+static void test_set_workers(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        expect_good(c, "workers", "1");
+        assert_int_equal(c->workers, 1);
+        expect_good(c, "workers", "256");
+        assert_int_equal(c->workers, 256);
+        expect_good(c, "workers", "auto");
+        assert_int_equal(c->workers, 0);
+
+        c->workers = 7;
+        expect_bad(c, "workers", "0", -EINVAL);
+        expect_bad(c, "workers", "257", -EINVAL);
+        expect_bad(c, "workers", "banana", -EINVAL);
+        expect_bad(c, "workers", "", -EINVAL);
+        expect_bad(c, "workers", NULL, -EINVAL);
+        expect_bad(c, "workers", "-1", -EINVAL);
+        expect_bad(c, "workers", " 4", -EINVAL);
+        expect_bad(c, "workers", "4 ", -EINVAL);
+        expect_bad(c, "workers", "4x", -EINVAL);
+        expect_bad(c, "workers", "AUTO", -EINVAL);
+        expect_bad(c, "workers", "99999999999999999999999", -EINVAL);
+        /* a rejected value leaves the old one */
+        assert_int_equal(c->workers, 7);
+}
+
+static void test_set_durations(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        expect_good(c, "heartbeat-interval", "500ms");
+        assert_int_equal(c->heartbeat_interval_usec, 500 * USEC_PER_MSEC);
+        expect_good(c, "heartbeat-timeout", "10s");
+        assert_int_equal(c->heartbeat_timeout_usec, 10 * USEC_PER_SEC);
+        expect_good(c, "drain-timeout", "2min");
+        assert_int_equal(c->drain_timeout_usec, 120 * USEC_PER_SEC);
+        expect_good(c, "restart-backoff-max", "750000us");
+        assert_int_equal(c->restart_backoff_max_usec, 750 * USEC_PER_MSEC);
+        /* a bare number is seconds */
+        expect_good(c, "drain-timeout", "5");
+        assert_int_equal(c->drain_timeout_usec, 5 * USEC_PER_SEC);
+        expect_good(c, "drain-timeout", "0");
+        assert_int_equal(c->drain_timeout_usec, 0);
+
+        static const char *const keys[] = { "heartbeat-interval", "heartbeat-timeout",
+                                            "drain-timeout", "restart-backoff-max" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                expect_bad(c, keys[i], "banana", -EINVAL);
+                expect_bad(c, keys[i], "", -EINVAL);
+                expect_bad(c, keys[i], "10 s", -EINVAL);
+                expect_bad(c, keys[i], "10h", -EINVAL);
+                expect_bad(c, keys[i], "-1s", -EINVAL);
+                expect_bad(c, keys[i], "2hours", -EINVAL);
+                expect_bad(c, keys[i], "99999999999999999min", -EINVAL); /* overflows */
+        }
+        /* outside each key's limits */
+        expect_bad(c, "heartbeat-interval", "5ms", -EINVAL);
+        expect_bad(c, "heartbeat-interval", "2min", -EINVAL);
+        expect_bad(c, "heartbeat-timeout", "50ms", -EINVAL);
+        expect_bad(c, "drain-timeout", "61min", -EINVAL);
+        assert_int_equal(c->drain_timeout_usec, 0);
+}
+
+static void test_set_sizes(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        expect_good(c, "connection-memory", "64K");
+        assert_int_equal(c->connection_memory, 64 * 1024);
+        expect_good(c, "connection-memory", "1M");
+        assert_int_equal(c->connection_memory, 1024 * 1024);
+        expect_good(c, "connection-memory", "4096");
+        assert_int_equal(c->connection_memory, 4096);
+        expect_good(c, "connection-memory", "16M");
+        assert_int_equal(c->connection_memory, 16 * 1024 * 1024);
+
+        expect_bad(c, "connection-memory", "banana", -EINVAL);
+        expect_bad(c, "connection-memory", "2K", -EINVAL);
+        expect_bad(c, "connection-memory", "17M", -EINVAL);
+        expect_bad(c, "connection-memory", "1G", -EINVAL);
+        expect_bad(c, "connection-memory", "64KB", -EINVAL);
+        expect_bad(c, "connection-memory", "K", -EINVAL);
+        assert_int_equal(c->connection_memory, 16 * 1024 * 1024);
+}
+
+static void test_set_numbers(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        expect_good(c, "connection-timeout", "60");
+        assert_int_equal(c->connection_timeout_sec, 60);
+        expect_good(c, "connection-limit", "100");
+        assert_int_equal(c->connection_limit, 100);
+        expect_good(c, "crash-loop-limit", "1");
+        assert_int_equal(c->crash_loop_limit, 1);
+
+        expect_bad(c, "connection-timeout", "0", -EINVAL);
+        expect_bad(c, "connection-timeout", "3601", -EINVAL);
+        expect_bad(c, "connection-timeout", "30s", -EINVAL);
+        expect_bad(c, "connection-limit", "0", -EINVAL);
+        expect_bad(c, "connection-limit", "1000001", -EINVAL);
+        expect_bad(c, "crash-loop-limit", "0", -EINVAL);
+        expect_bad(c, "crash-loop-limit", "many", -EINVAL);
+}
+
+static void test_set_listen(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        /* config_set appends; replacing the default is config_build's job */
+        expect_good(c, "listen", "127.0.0.1:8080");
+        assert_int_equal(c->n_listen, 2);
+        assert_string_equal(c->listen[1], "127.0.0.1:8080");
+        expect_good(c, "listen", "[::1]:8080");
+        assert_int_equal(c->n_listen, 3);
+        assert_string_equal(c->listen[2], "[::1]:8080");
+        expect_good(c, "listen", "*:80");
+        assert_int_equal(c->n_listen, 4);
+
+        expect_bad(c, "listen", "nope", -EINVAL);
+        expect_bad(c, "listen", "", -EINVAL);
+        expect_bad(c, "listen", "localhost:80", -EINVAL);
+        expect_bad(c, "listen", "127.0.0.1:0", -EINVAL);
+        assert_int_equal(c->n_listen, 4);
+}
+
+static void test_set_listen_limit(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+        char a[32];
+
+        while (c->n_listen < CONFIG_MAX_LISTEN) {
+                snprintf(a, sizeof a, "127.0.0.1:%zu", 9000 + c->n_listen);
+                expect_good(c, "listen", a);
+        }
+        assert_true(config_set(c, "listen", "127.0.0.1:1", &reason) < 0);
+        assert_non_null(reason);
+        assert_non_null(strstr(reason, "16"));
+        assert_int_equal(c->n_listen, CONFIG_MAX_LISTEN);
+}
+
+static void test_set_strings(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        expect_good(c, "root", "/srv/www");
+        assert_string_equal(c->root, "/srv/www");
+        expect_bad(c, "root", "", -EINVAL);
+        assert_string_equal(c->root, "/srv/www");
+        expect_good(c, "mime-types", "/opt/mime.types");
+        assert_string_equal(c->mime_types, "/opt/mime.types");
+}
+
+static void test_set_log_level(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        expect_good(c, "log-level", "debug");
+        assert_int_equal(c->log_level, LOG_DEBUG);
+        expect_good(c, "log-level", "err");
+        assert_int_equal(c->log_level, LOG_ERR);
+        expect_good(c, "log-level", "warning");
+        assert_int_equal(c->log_level, LOG_WARNING);
+        expect_bad(c, "log-level", "loud", -EINVAL);
+        expect_bad(c, "log-level", "DEBUG", -EINVAL);
+        expect_bad(c, "log-level", "7", -EINVAL);
+        assert_int_equal(c->log_level, LOG_WARNING);
+}
+
+static void test_set_unknown_key(void **state) {
+        Fixture *f = *state;
+
+        expect_bad(&f->c, "no-such-key", "1", -ENOENT);
+        expect_bad(&f->c, "Workers", "1", -ENOENT);
+        expect_bad(&f->c, "", "1", -ENOENT);
+}
+
+/* ---- config_load_file ---- */
+
+static void test_load_good_with_section(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        write_text(f->path, "# clusterd test configuration\n"
+                            "[clusterd]\n"
+                            "root = /srv/www\n"
+                            "listen = 127.0.0.1:9000\n"
+                            "listen = [::1]:9000\n"
+                            "workers = 4 ; inline comment\n"
+                            "heartbeat-interval = 500ms\n"
+                            "heartbeat-timeout = 5s\n"
+                            "\n"
+                            "; another comment\n"
+                            "drain-timeout=2min\n"
+                            "connection-memory = 64K\n"
+                            "log-level = debug\n"
+                            "mime-types = /opt/mime.types\n");
+        assert_int_equal(config_load_file(c, f->path, f->err), 0);
+        assert_string_equal(c->root, "/srv/www");
+        /* the file's listen lines replace the default */
+        assert_int_equal(c->n_listen, 2);
+        assert_string_equal(c->listen[0], "127.0.0.1:9000");
+        assert_string_equal(c->listen[1], "[::1]:9000");
+        assert_int_equal(c->workers, 4);
+        assert_int_equal(c->heartbeat_interval_usec, 500 * USEC_PER_MSEC);
+        assert_int_equal(c->heartbeat_timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(c->drain_timeout_usec, 120 * USEC_PER_SEC);
+        assert_int_equal(c->connection_memory, 64 * 1024);
+        assert_int_equal(c->log_level, LOG_DEBUG);
+        assert_string_equal(c->mime_types, "/opt/mime.types");
+}
+
+static void test_load_good_without_section(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        write_text(f->path, "workers = auto\n"
+                            "drain-timeout = 10s\n"
+                            "crash-loop-limit = 3\n");
+        c->workers = 9;
+        assert_int_equal(config_load_file(c, f->path, f->err), 0);
+        assert_int_equal(c->workers, 0);
+        assert_int_equal(c->drain_timeout_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(c->crash_loop_limit, 3);
+        /* no listen line: the default stays */
+        assert_int_equal(c->n_listen, 1);
+        assert_string_equal(c->listen[0], CONFIG_DEFAULT_LISTEN);
+}
+
+static void test_load_empty(void **state) {
+        Fixture *f = *state;
+
+        write_text(f->path, "");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), 0);
+        assert_string_equal(f->c.root, CONFIG_DEFAULT_ROOT);
+}
+
+static void test_load_unknown_key(void **state) {
+        Fixture *f = *state;
+
+        write_text(f->path, "[clusterd]\n"
+                            "workers = 2\n"
+                            "frobnicate = yes\n"
+                            "drain-timeout = 1s\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 3);
+        expect_in_err(f, "frobnicate");
+}
+
+static void test_load_bad_value(void **state) {
+        Fixture *f = *state;
+
+        write_text(f->path, "workers = banana\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 1);
+        expect_in_err(f, "workers");
+        expect_in_err(f, "banana");
+
+        write_text(f->path, "[clusterd]\n\n# listen on\nlisten = nope:80\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 4);
+        expect_in_err(f, "listen");
+        expect_in_err(f, "nope:80");
+}
+
+static void test_load_first_error_wins(void **state) {
+        Fixture *f = *state;
+
+        write_text(f->path, "workers = 2\n"
+                            "drain-timeout = forever\n"
+                            "bogus = 1\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 2);
+        expect_in_err(f, "drain-timeout");
+        expect_in_err(f, "forever");
+}
+
+static void test_load_unknown_section(void **state) {
+        Fixture *f = *state;
+
+        write_text(f->path, "[clusterd]\n"
+                            "workers = 2\n"
+                            "[server]\n"
+                            "workers = 3\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 4);
+        expect_in_err(f, "server");
+}
+
+static void test_load_syntax_error(void **state) {
+        Fixture *f = *state;
+
+        write_text(f->path, "workers = 2\n"
+                            "this line has no equals sign\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 2);
+
+        write_text(f->path, "[clusterd\nworkers = 2\n");
+        assert_int_equal(config_load_file(&f->c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 1);
+}
+
+/* Lines around the parser's internal line buffer (200 bytes in Debian's inih)
+ * must either be read whole or refused, and every error must name the line it
+ * is on. A long line is never cut into a second, made-up line. */
+static void test_load_long_lines(void **state) {
+        Fixture *f = *state;
+        char value[600], text[800];
+
+        for (size_t len = 150; len < sizeof value; len += (len >= 180 && len < 230) ? 1 : 25) {
+                Config c;
+
+                memset(value, 'm', len);
+                value[0] = '/';
+                value[len] = 0;
+                snprintf(text, sizeof text, "workers = 2\nmime-types = %s\nbogus = 1\n", value);
+                write_text(f->path, text);
+                config_init(&c);
+                assert_int_equal(config_load_file(&c, f->path, f->err), -EINVAL);
+                if (strstr(f->err, "too long")) {
+                        expect_prefix(f, 2);
+                } else {
+                        expect_prefix(f, 3);
+                        expect_in_err(f, "bogus");
+                        assert_string_equal(c.mime_types, value);
+                }
+                config_done(&c);
+        }
+}
+
+static void test_load_missing(void **state) {
+        Fixture *f = *state;
+        char path[160];
+
+        snprintf(path, sizeof path, "%s/nonexistent.conf", f->dir);
+        f->c.workers = 3;
+        assert_int_equal(config_load_file(&f->c, path, f->err), -ENOENT);
+        expect_in_err(f, path);
+        /* untouched */
+        assert_int_equal(f->c.workers, 3);
+        assert_string_equal(f->c.root, CONFIG_DEFAULT_ROOT);
+}
+
+/* ---- config_build ---- */
+
+static void test_build_overrides_win(void **state) {
+        Fixture *f = *state;
+        char text[512];
+        Config c;
+
+        snprintf(text, sizeof text,
+                 "root = %s\nworkers = 2\nlisten = 127.0.0.1:9000\n"
+                 "listen = 127.0.0.1:9001\ndrain-timeout = 5s\n",
+                 f->www);
+        write_text(f->path, text);
+
+        const ConfigOverride o[] = {
+                { "workers", "8" },
+                { "drain-timeout", "1min" },
+        };
+        assert_int_equal(config_build(&c, f->path, true, o, ELEMENTSOF(o), f->err), 0);
+        assert_string_equal(c.root, f->www);
+        assert_int_equal(c.workers, 8);
+        assert_int_equal(c.drain_timeout_usec, 60 * USEC_PER_SEC);
+        /* no listen override: the file's list stands */
+        assert_int_equal(c.n_listen, 2);
+        assert_string_equal(c.listen[0], "127.0.0.1:9000");
+        assert_string_equal(c.listen[1], "127.0.0.1:9001");
+        config_done(&c);
+}
+
+static void test_build_listen_override_replaces(void **state) {
+        Fixture *f = *state;
+        char text[512];
+        Config c;
+
+        snprintf(text, sizeof text, "root = %s\nlisten = 127.0.0.1:9000\nlisten = 127.0.0.1:9001\n",
+                 f->www);
+        write_text(f->path, text);
+
+        const ConfigOverride one[] = { { "listen", "[::1]:7000" } };
+        assert_int_equal(config_build(&c, f->path, true, one, 1, f->err), 0);
+        assert_int_equal(c.n_listen, 1);
+        assert_string_equal(c.listen[0], "[::1]:7000");
+        config_done(&c);
+
+        /* several overrides accumulate among themselves */
+        const ConfigOverride two[] = {
+                { "listen", "[::1]:7000" },
+                { "workers", "1" },
+                { "listen", "*:7001" },
+        };
+        assert_int_equal(config_build(&c, f->path, true, two, ELEMENTSOF(two), f->err), 0);
+        assert_int_equal(c.n_listen, 2);
+        assert_string_equal(c.listen[0], "[::1]:7000");
+        assert_string_equal(c.listen[1], "*:7001");
+        config_done(&c);
+}
+
+static void test_build_no_file(void **state) {
+        Fixture *f = *state;
+        char path[160];
+        Config c;
+
+        const ConfigOverride o[] = { { "root", f->www } };
+        /* no path at all */
+        assert_int_equal(config_build(&c, NULL, false, o, 1, f->err), 0);
+        assert_string_equal(c.root, f->www);
+        assert_int_equal(c.n_listen, 1);
+        assert_string_equal(c.listen[0], CONFIG_DEFAULT_LISTEN);
+        config_done(&c);
+
+        /* the default path, missing, is fine when not required */
+        snprintf(path, sizeof path, "%s/absent.conf", f->dir);
+        assert_int_equal(config_build(&c, path, false, o, 1, f->err), 0);
+        config_done(&c);
+
+        /* ... and fatal when the operator named it */
+        assert_int_equal(config_build(&c, path, true, o, 1, f->err), -ENOENT);
+        expect_in_err(f, path);
+        config_done(&c);
+}
+
+static void test_build_missing_root(void **state) {
+        Fixture *f = *state;
+        char text[512], root[160];
+        Config c;
+
+        snprintf(root, sizeof root, "%s/no-such-root", f->dir);
+        snprintf(text, sizeof text, "root = %s\n", root);
+        write_text(f->path, text);
+        assert_true(config_build(&c, f->path, true, NULL, 0, f->err) < 0);
+        expect_in_err(f, root);
+        config_done(&c);
+
+        /* the same from the command line */
+        const ConfigOverride o[] = { { "root", root } };
+        assert_true(config_build(&c, NULL, false, o, 1, f->err) < 0);
+        expect_in_err(f, root);
+        expect_in_err(f, "--root");
+        config_done(&c);
+
+        /* a root that is a file */
+        const ConfigOverride file_root[] = { { "root", f->path } };
+        assert_int_equal(config_build(&c, NULL, false, file_root, 1, f->err), -ENOTDIR);
+        expect_in_err(f, f->path);
+        config_done(&c);
+}
+
+static void test_build_bad_override(void **state) {
+        Fixture *f = *state;
+        Config c;
+
+        const ConfigOverride bad[] = { { "root", f->www }, { "workers", "banana" } };
+        assert_int_equal(config_build(&c, NULL, false, bad, ELEMENTSOF(bad), f->err), -EINVAL);
+        expect_in_err(f, "--workers");
+        expect_in_err(f, "banana");
+        config_done(&c);
+
+        const ConfigOverride unknown[] = { { "worker", "2" } };
+        assert_int_equal(config_build(&c, NULL, false, unknown, 1, f->err), -ENOENT);
+        expect_in_err(f, "--worker");
+        config_done(&c);
+}
+
+static void test_build_file_error(void **state) {
+        Fixture *f = *state;
+        Config c;
+
+        write_text(f->path, "[clusterd]\nworkers = 2\nnot-a-key = 1\n");
+        const ConfigOverride o[] = { { "root", f->www } };
+        assert_int_equal(config_build(&c, f->path, false, o, 1, f->err), -EINVAL);
+        expect_prefix(f, 3);
+        expect_in_err(f, "not-a-key");
+        config_done(&c);
+}
+
+static void test_build_heartbeat_check(void **state) {
+        Fixture *f = *state;
+        Config c;
+
+        const ConfigOverride o[] = {
+                { "root", f->www },
+                { "heartbeat-interval", "10s" },
+                { "heartbeat-timeout", "15s" },
+        };
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), -EINVAL);
+        expect_in_err(f, "heartbeat");
+        config_done(&c);
+}
+
+int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+        const struct CMUnitTest tests[] = {
+                T(test_defaults),
+                cmocka_unit_test(test_done_twice),
+                T(test_set_workers),
+                T(test_set_durations),
+                T(test_set_sizes),
+                T(test_set_numbers),
+                T(test_set_listen),
+                T(test_set_listen_limit),
+                T(test_set_strings),
+                T(test_set_log_level),
+                T(test_set_unknown_key),
+                T(test_load_good_with_section),
+                T(test_load_good_without_section),
+                T(test_load_empty),
+                T(test_load_unknown_key),
+                T(test_load_bad_value),
+                T(test_load_first_error_wins),
+                T(test_load_unknown_section),
+                T(test_load_syntax_error),
+                T(test_load_long_lines),
+                T(test_load_missing),
+                T(test_build_overrides_win),
+                T(test_build_listen_override_replaces),
+                T(test_build_no_file),
+                T(test_build_missing_root),
+                T(test_build_bad_override),
+                T(test_build_file_error),
+                T(test_build_heartbeat_check),
+        };
+#undef T
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
