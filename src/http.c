@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filecache.h"
 #include "listen.h"
 #include "macro.h"
 #include "mime.h"
@@ -41,6 +42,7 @@ struct HttpServer {
         int root_fd;
         unsigned worker_id;
         MimeTable *mime;
+        FileCache *cache;
         bool draining;
         HttpStats stats;
         Conn *conns;
@@ -133,12 +135,31 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         return ret;
 }
 
+/* Large or uncached files: MHD sends them with sendfile and closes fd. */
+static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
+                                const struct stat *st, const char *type) {
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        r = MHD_create_response_from_fd64((uint64_t) st->st_size, fd);
+        if (!r) {
+                close(fd);
+                return queue_canned(s, c, CANNED_SERVER_ERROR);
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        if (s->draining)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
 static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url) {
-        char rel[PATH_REQUEST_MAX + 1];
+        char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
         struct MHD_Response *r;
         struct stat st;
-        enum MHD_Result ret;
-        bool is_index;
+        const char *type;
+        bool is_index = false;
         int fd;
 
         fd = path_sanitize(url, rel, sizeof rel);
@@ -146,6 +167,15 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 return queue_canned(s, c, CANNED_URI_TOO_LONG);
         if (fd < 0)
                 return queue_canned(s, c, CANNED_FORBIDDEN);
+
+        /* draining responses need "Connection: close", which a shared cached
+         * response must not get */
+        r = s->draining ? NULL : filecache_lookup(s->cache, s->root_fd, rel, &is_index);
+        if (r) {
+                if (is_index && url[strlen(url) - 1] != '/')
+                        return redirect_to_directory(s, c, url);
+                return MHD_queue_response(c, MHD_HTTP_OK, r);
+        }
 
         fd = path_open(s->root_fd, rel, &st, &is_index);
         switch (fd) {
@@ -161,32 +191,28 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 if (fd < 0)
                         return queue_canned(s, c, CANNED_SERVER_ERROR);
         }
-
         if (is_index && url[strlen(url) - 1] != '/') {
                 close(fd);
                 return redirect_to_directory(s, c, url);
         }
-
-        /* MHD owns fd from here and closes it with the response */
-        r = MHD_create_response_from_fd64((uint64_t) st.st_size, fd);
-        if (!r) {
-                close(fd);
-                return queue_canned(s, c, CANNED_SERVER_ERROR);
-        }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                mime_table_lookup(s->mime, is_index ? "index.html" : rel));
-        if (s->draining)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-        MHD_destroy_response(r);
+        if (is_index)
+                (void) path_index(rel, resolved, sizeof resolved);
+        else
+                snprintf(resolved, sizeof resolved, "%s", rel);
+        type = mime_table_lookup(s->mime, resolved);
         s->stats.bytes_sent += (uint64_t) st.st_size;
-        return ret;
+
+        r = s->draining ? NULL : filecache_store(s->cache, rel, resolved, is_index, fd, &st, type);
+        if (r) {
+                close(fd);
+                return MHD_queue_response(c, MHD_HTTP_OK, r);
+        }
+        return queue_fd(s, c, fd, &st, type);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
-        static int first_call_seen;
         HttpServer *s = cls;
 
         if (!*req_cls) {
@@ -194,7 +220,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
                 if (ci && ci->socket_context)
                         ((Conn *) ci->socket_context)->in_request = true;
-                *req_cls = &first_call_seen;
+                *req_cls = s; /* any non-NULL marker: the next call queues */
                 return MHD_YES;
         }
         if (*upload_data_size) {
@@ -282,6 +308,11 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         }
         (void) mime_table_load(c->mime_types, &s->mime); /* missing file: octet-stream */
         if (!s->mime) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        s->cache = filecache_new();
+        if (!s->cache) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -374,6 +405,7 @@ void http_server_free(HttpServer *s) {
                 for (int i = 0; i < _CANNED_MAX; i++)
                         if (s->canned[closing][i])
                                 MHD_destroy_response(s->canned[closing][i]);
+        filecache_free(s->cache);
         mime_table_free(s->mime);
         if (s->root_fd >= 0)
                 close(s->root_fd);

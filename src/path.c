@@ -63,6 +63,11 @@ static int open_beneath(int dir_fd, const char *rel) {
         return fd < 0 ? negative_errno() : (int) fd;
 }
 
+int path_index(const char *rel, char *out, size_t size) {
+        int n = snprintf(out, size, "%s/index.html", rel);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
 int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index) {
         _cleanup_close_ int fd = -1;
 
@@ -73,7 +78,8 @@ int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_in
         if (fd >= 0 && S_ISDIR(ret_st->st_mode)) {
                 char index[PATH_REQUEST_MAX + 16];
 
-                snprintf(index, sizeof index, "%s/index.html", rel);
+                if (path_index(rel, index, sizeof index) < 0)
+                        return -ENAMETOOLONG;
                 close(take_fd(&fd));
                 fd = open_beneath(root_fd, index);
                 *ret_is_index = true;

@@ -13,6 +13,9 @@
  * -ENAMETOOLONG past PATH_REQUEST_MAX. Empty and "." segments are dropped. */
 int path_sanitize(const char *url, char *out, size_t size);
 
+/* The index path of directory rel ("./index.html" for "."). */
+int path_index(const char *rel, char *out, size_t size);
+
 /* Opens rel beneath root_fd, refusing symlinks or ".." that lead out of it
  * (openat2 RESOLVE_BENEATH). A directory is replaced by its index.html.
  * Returns an O_RDONLY fd with *ret_st filled (and *ret_is_index true when it is

@@ -1,0 +1,31 @@
+/* Small files kept in memory as ready-made MHD responses, so a hot file costs
+ * one stat per request instead of open, fstat, send, sendfile and close. Every
+ * hit is checked against a fresh stat: a changed file is never served stale. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+struct MHD_Response;
+typedef struct FileCache FileCache;
+
+#define FILECACHE_MAX_FILE (64 * 1024)
+#define FILECACHE_MAX_BYTES (4 * 1024 * 1024)
+
+FileCache *filecache_new(void);
+void filecache_free(FileCache *c);
+
+/* The cached response for rel if the file found at rel under root_fd is still
+ * the one that was cached (same device, inode, size, mtime and ctime). */
+struct MHD_Response *filecache_lookup(FileCache *c, int root_fd, const char *rel,
+                                      bool *ret_is_index);
+
+/* Caches a response for rel, whose opened file is fd with stat st (resolved
+ * to `resolved`, the index.html path for a directory). Takes nothing: reads
+ * the file itself. Returns the new response or NULL when not cacheable. */
+struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *resolved,
+                                     bool is_index, int fd, const struct stat *st,
+                                     const char *content_type);
+
+size_t filecache_bytes(const FileCache *c);

@@ -1,0 +1,148 @@
+/* Tests for the small-file cache: hits, and invalidation on every kind of change. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "filecache.h"
+
+typedef struct Fixture {
+        char dir[64];
+        int root_fd;
+        FileCache *cache;
+} Fixture;
+
+static void write_file(Fixture *f, const char *name, const char *content) {
+        char path[256];
+        FILE *fp;
+        snprintf(path, sizeof path, "%s/%s", f->dir, name);
+        fp = fopen(path, "we");
+        assert_non_null(fp);
+        fputs(content, fp);
+        fclose(fp);
+}
+
+static struct MHD_Response *store(Fixture *f, const char *name) {
+        struct stat st;
+        struct MHD_Response *r;
+        int fd = openat(f->root_fd, name, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        r = filecache_store(f->cache, name, name, false, fd, &st, "text/plain");
+        close(fd);
+        return r;
+}
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof *f);
+        strcpy(f->dir, "/tmp/test-filecache-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        f->root_fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        f->cache = filecache_new();
+        assert_non_null(f->cache);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+        char cmd[128];
+        filecache_free(f->cache);
+        close(f->root_fd);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+        assert_int_equal(system(cmd), 0);
+        free(f);
+        return 0;
+}
+
+static void test_hit_returns_same_response(void **state) {
+        Fixture *f = *state;
+        bool idx = true;
+        write_file(f, "a.txt", "hello\n");
+        struct MHD_Response *r = store(f, "a.txt");
+        assert_non_null(r);
+        assert_ptr_equal(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx), r);
+        assert_false(idx);
+        assert_int_equal(filecache_bytes(f->cache), 6);
+        assert_null(filecache_lookup(f->cache, f->root_fd, "other.txt", &idx));
+}
+
+static void test_rewrite_same_size_invalidates(void **state) {
+        Fixture *f = *state;
+        bool idx;
+        write_file(f, "a.txt", "hello\n");
+        assert_non_null(store(f, "a.txt"));
+        /* same size, new content: mtime/ctime move on (nanosecond precision) */
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        write_file(f, "a.txt", "HELLO\n");
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+        assert_int_equal(filecache_bytes(f->cache), 0);
+}
+
+static void test_replace_by_rename_invalidates(void **state) {
+        Fixture *f = *state;
+        char a[256], b[256];
+        bool idx;
+        write_file(f, "a.txt", "one\n");
+        write_file(f, "b.txt", "two\n");
+        assert_non_null(store(f, "a.txt"));
+        snprintf(a, sizeof a, "%s/a.txt", f->dir);
+        snprintf(b, sizeof b, "%s/b.txt", f->dir);
+        assert_int_equal(rename(b, a), 0);
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+}
+
+static void test_deleted_invalidates(void **state) {
+        Fixture *f = *state;
+        char a[256];
+        bool idx;
+        write_file(f, "a.txt", "one\n");
+        assert_non_null(store(f, "a.txt"));
+        snprintf(a, sizeof a, "%s/a.txt", f->dir);
+        assert_int_equal(unlink(a), 0);
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+}
+
+static void test_symlink_swap_invalidates(void **state) {
+        Fixture *f = *state;
+        char a[256];
+        bool idx;
+        write_file(f, "a.txt", "one\n");
+        assert_non_null(store(f, "a.txt"));
+        snprintf(a, sizeof a, "%s/a.txt", f->dir);
+        assert_int_equal(unlink(a), 0);
+        assert_int_equal(symlink("/etc/hostname", a), 0);
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+}
+
+static void test_large_file_not_cached(void **state) {
+        Fixture *f = *state;
+        char *big = malloc(FILECACHE_MAX_FILE + 2);
+        memset(big, 'x', FILECACHE_MAX_FILE + 1);
+        big[FILECACHE_MAX_FILE + 1] = 0;
+        write_file(f, "big.bin", big);
+        free(big);
+        assert_null(store(f, "big.bin"));
+        assert_int_equal(filecache_bytes(f->cache), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_hit_returns_same_response, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rewrite_same_size_invalidates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_replace_by_rename_invalidates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_deleted_invalidates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_symlink_swap_invalidates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_large_file_not_cached, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
