@@ -1,23 +1,609 @@
-/* The D-Bus control API. Not offered yet: the manager runs without it. */
+/* The D-Bus control API: io.clusterd1 on the system bus. The manager's state
+ * as properties, its operations as methods, one object per worker slot.
+ * service/dbus/io.clusterd1.xml describes the same interfaces by hand. */
 #include "bus.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+#define BUS_NAME "io.clusterd1"
+#define BUS_PATH "/io/clusterd1"
+#define BUS_WORKER_PREFIX "/io/clusterd1/worker"
+#define BUS_MANAGER_INTERFACE "io.clusterd1.Manager"
+#define BUS_WORKER_INTERFACE "io.clusterd1.Worker"
+#define BUS_WORKER_PATH_MAX sizeof(BUS_WORKER_PREFIX "/4294967295")
+
+struct Bus {
+        Manager *manager;
+        sd_bus *bus;              /* NULL once the API is off */
+        sd_event_source *release; /* drops the connection outside of sd-bus callbacks */
+        bool off;                 /* "control API off" was logged */
+        /* what PropertiesChanged last announced */
+        ManagerState state;
+        unsigned workers;
+        unsigned workers_wanted;
+};
+
+/* Logs, once, that the API is off and why, and lets go of the connection. */
+static void bus_go_off(Bus *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bus_go_off(Bus *b, const char *fmt, ...) {
+        char why[256];
+        va_list ap;
+
+        if (b->off)
+                return;
+        b->off = true;
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+        log_warning("control API off: %s; serving goes on", why);
+        (void) sd_event_source_set_enabled(b->release, SD_EVENT_ONESHOT);
+}
+
+static int bus_on_release(sd_event_source *s, void *userdata) {
+        Bus *b = userdata;
+
+        b->bus = sd_bus_close_unref(b->bus);
+        return 0;
+}
+
+/* ---- worker objects: /io/clusterd1/worker/<id>, id = slot + 1 ---- */
+
+static void worker_path(unsigned id, char *buf, size_t size) {
+        /* a plain decimal element: sd_bus_path_encode() would escape the leading digit */
+        snprintf(buf, size, BUS_WORKER_PREFIX "/%u", id);
+}
+
+/* The slot of a worker object path, or -1 for anything else. */
+static int worker_path_slot(const char *path) {
+        const char *prefix = BUS_WORKER_PREFIX "/", *p;
+        unsigned long id = 0;
+
+        if (strncmp(path, prefix, strlen(prefix)) != 0)
+                return -1;
+        p = path + strlen(prefix);
+        if (*p < '1' || *p > '9')
+                return -1;
+        for (; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -1;
+                id = id * 10 + (unsigned long) (*p - '0');
+                if (id > CONFIG_MAX_WORKERS)
+                        return -1;
+        }
+        return (int) id - 1;
+}
+
+/* What the object of a slot shows: its current child, else (a slot being
+ * scaled away) the one still serving, else any that is left. */
+static Child *slot_child(const Manager *m, unsigned slot) {
+        Child *any = NULL;
+
+        if (m->slots[slot].current)
+                return m->slots[slot].current;
+        for (Child *c = m->children; c; c = c->next)
+                if (c->slot == slot) {
+                        if (c->state == CHILD_SERVING)
+                                return c;
+                        any = any ?: c;
+                }
+        return any;
+}
+
+static unsigned slot_children(const Manager *m, unsigned slot, pid_t except) {
+        unsigned n = 0;
+
+        for (const Child *c = m->children; c; c = c->next)
+                if (c->slot == slot && c->pid != except)
+                        n++;
+        return n;
+}
+
+static int worker_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                       void **ret_found, sd_bus_error *error) {
+        Manager *m = userdata;
+        int slot = worker_path_slot(path);
+        Child *c;
+
+        if (slot < 0)
+                return 0;
+        c = slot_child(m, (unsigned) slot);
+        if (!c)
+                return 0;
+        *ret_found = c;
+        return 1;
+}
+
+static int worker_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
+                            sd_bus_error *error) {
+        Manager *m = userdata;
+        bool seen[CONFIG_MAX_WORKERS] = {};
+        char **nodes;
+        size_t n = 0;
+
+        for (const Child *c = m->children; c; c = c->next)
+                if (c->slot < CONFIG_MAX_WORKERS && !seen[c->slot]) {
+                        seen[c->slot] = true;
+                        n++;
+                }
+        nodes = calloc(n + 1, sizeof *nodes);
+        if (!nodes)
+                return -ENOMEM;
+        n = 0;
+        for (unsigned i = 0; i < CONFIG_MAX_WORKERS; i++) {
+                char path[BUS_WORKER_PATH_MAX];
+                if (!seen[i])
+                        continue;
+                worker_path(i + 1, path, sizeof path);
+                nodes[n] = strdup(path);
+                if (!nodes[n]) {
+                        while (n > 0)
+                                free(nodes[--n]);
+                        free(nodes);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        *ret_nodes = nodes;
+        return 0;
+}
+
+static int worker_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Child *c = userdata;
+        return sd_bus_message_append(reply, "u", c->slot + 1);
+}
+
+static int worker_get_pid(sd_bus *bus, const char *path, const char *interface,
+                          const char *property, sd_bus_message *reply, void *userdata,
+                          sd_bus_error *error) {
+        const Child *c = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) c->pid);
+}
+
+static int worker_get_state(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        const Child *c = userdata;
+        return sd_bus_message_append(reply, "s", child_state_name(c->state));
+}
+
+static int worker_get_restarts(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error) {
+        const Child *c = userdata;
+        return sd_bus_message_append(reply, "t", c->manager->slots[c->slot].restarts);
+}
+
+/* Counters come from the last heartbeat and are not announced: read them.
+ * Reading needs no UNPRIVILEGED flag (sd-bus rejects it on read-only
+ * properties); who may read is the D-Bus policy's business. */
+static const sd_bus_vtable worker_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", worker_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Pid", "u", worker_get_pid, 0, 0),
+        SD_BUS_PROPERTY("State", "s", worker_get_state, 0, 0),
+        SD_BUS_PROPERTY("Requests", "t", NULL, offsetof(Child, counters.requests), 0),
+        SD_BUS_PROPERTY("ConnectionsActive", "u", NULL, offsetof(Child, counters.connections), 0),
+        SD_BUS_PROPERTY("StartedAtUSec", "t", NULL, offsetof(Child, started_realtime_usec), 0),
+        SD_BUS_PROPERTY("Restarts", "t", worker_get_restarts, 0, 0),
+        SD_BUS_PROPERTY("MemoryRSSBytes", "t", NULL, offsetof(Child, counters.rss_bytes), 0),
+        SD_BUS_VTABLE_END
+};
+
+/* ---- the manager object: /io/clusterd1 ---- */
+
+static int manager_get_version(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", CLUSTERD_VERSION);
+}
+
+static int manager_get_state(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        const Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", manager_state_name(m->state));
+}
+
+static int manager_get_workers(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error) {
+        const Manager *m = userdata;
+        return sd_bus_message_append(reply, "u", manager_workers_serving(m));
+}
+
+static int manager_get_listen(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error) {
+        const Manager *m = userdata;
+        size_t n = m->listeners.n_groups;
+        _cleanup_free_ const char **addrs = calloc(n ?: 1, sizeof *addrs);
+        int r;
+
+        if (!addrs)
+                return -ENOMEM;
+        n = listen_addresses(&m->listeners, addrs, n);
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "s", addrs[i]);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int manager_get_requests(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        const Manager *m = userdata;
+        return sd_bus_message_append(reply, "t", manager_requests_total(m));
+}
+
+static int manager_get_connections(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        const Manager *m = userdata;
+        return sd_bus_message_append(reply, "u", manager_connections(m));
+}
+
+static int child_compare(const void *a, const void *b) {
+        const Child *x = *(Child *const *) a, *y = *(Child *const *) b;
+
+        if (x->slot != y->slot)
+                return x->slot < y->slot ? -1 : 1;
+        if (x->started_usec != y->started_usec)
+                return x->started_usec < y->started_usec ? -1 : 1;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Every worker process, by id, the older one first while a slot is replaced. */
+static int method_list_workers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ Child **list = NULL;
+        Manager *m = userdata;
+        size_t n = 0;
+        int r;
+
+        for (Child *c = m->children; c; c = c->next)
+                n++;
+        list = calloc(n ?: 1, sizeof *list);
+        if (!list)
+                return -ENOMEM;
+        n = 0;
+        for (Child *c = m->children; c; c = c->next)
+                list[n++] = c;
+        qsort(list, n, sizeof *list, child_compare);
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(uusttttt)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const Child *c = list[i];
+                r = sd_bus_message_append(reply, "(uusttttt)", c->slot + 1, (uint32_t) c->pid,
+                                          child_state_name(c->state), c->counters.requests,
+                                          (uint64_t) c->counters.connections,
+                                          c->started_realtime_usec, m->slots[c->slot].restarts,
+                                          c->counters.rss_bytes);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* sd-bus already refuses unflagged methods to callers other than root and our
+ * own user; this repeats the rule here, where the change is made. */
+static int bus_check_caller(sd_bus_message *msg, uid_t *ret_uid, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "cannot tell who is calling: %m");
+        if (uid != 0 && uid != geteuid())
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s is for root and the service user only",
+                                         sd_bus_message_get_member(msg));
+        *ret_uid = uid;
+        return 0;
+}
+
+static int bus_reply_result(sd_bus_message *msg, int r, sd_bus_error *error, const char *what) {
+        if (r == -ESHUTDOWN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s: clusterd is stopping",
+                                         what);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "%s: %m (see the service log)", what);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_scale(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        char what[64];
+        uint32_t count;
+        uid_t uid;
+        int r;
+
+        r = bus_check_caller(msg, &uid, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "u", &count);
+        if (r < 0)
+                return r;
+        if (count == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "cannot scale to 0 workers: at least 1 is needed "
+                                         "(stop the service to stop serving)");
+        if (count > CONFIG_MAX_WORKERS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "cannot scale to %" PRIu32 " workers: at most %u are "
+                                         "supported",
+                                         count, CONFIG_MAX_WORKERS);
+        log_info("bus: uid %u asks for %" PRIu32 " worker(s)", (unsigned) uid, count);
+        snprintf(what, sizeof what, "cannot scale to %" PRIu32 " workers", count);
+        return bus_reply_result(msg, manager_scale(m, count), error, what);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uid_t uid;
+        int r;
+
+        r = bus_check_caller(msg, &uid, error);
+        if (r < 0)
+                return r;
+        log_info("bus: uid %u asks for a reload", (unsigned) uid);
+        r = manager_reload(m);
+        if (r < 0 && r != -ESHUTDOWN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "reload refused, the running configuration stays: "
+                                         "%s (details in the service log)",
+                                         strerror(-r));
+        return bus_reply_result(msg, r, error, "cannot reload");
+}
+
+static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        char what[64];
+        uint32_t id;
+        uid_t uid;
+        int r;
+
+        r = bus_check_caller(msg, &uid, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "u", &id);
+        if (r < 0)
+                return r;
+        if (id < 1 || id > m->n_slots)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "no worker %" PRIu32 ": workers are numbered 1 to %u", id,
+                                         m->n_slots);
+        log_info("bus: uid %u asks to restart worker %" PRIu32, (unsigned) uid, id);
+        snprintf(what, sizeof what, "cannot restart worker %" PRIu32, id);
+        return bus_reply_result(msg, manager_restart_worker(m, id - 1), error, what);
+}
+
+/* State, Workers and WorkersWanted announce their changes; the counters are
+ * read on demand and never announced. */
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", manager_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", manager_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Workers", "u", manager_get_workers, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorkersWanted", "u", NULL, offsetof(Manager, n_slots),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Listen", "as", manager_get_listen, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RequestsTotal", "t", manager_get_requests, 0, 0),
+        SD_BUS_PROPERTY("ConnectionsActive", "u", manager_get_connections, 0, 0),
+        SD_BUS_PROPERTY("WorkerRestarts", "t", NULL, offsetof(Manager, restarts), 0),
+        SD_BUS_PROPERTY("StartedAtUSec", "t", NULL, offsetof(Manager, started_realtime_usec),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("ListWorkers", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(uusttttt)", workers), method_list_workers,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        /* not flagged: only root and the service's own user may call these */
+        SD_BUS_METHOD_WITH_ARGS("Scale", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT, method_scale,
+                                0),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),
+        SD_BUS_METHOD_WITH_ARGS("RestartWorker", SD_BUS_ARGS("u", id), SD_BUS_NO_RESULT,
+                                method_restart_worker, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("WorkerStarted", SD_BUS_ARGS("u", id, "u", pid), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("WorkerExited",
+                                SD_BUS_ARGS("u", id, "u", pid, "s", reason, "i", status), 0),
+        SD_BUS_VTABLE_END
+};
+
+/* ---- connection ---- */
+
+static int bus_on_message(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+
+        if (sd_bus_message_is_signal(msg, "org.freedesktop.DBus.Local", "Disconnected"))
+                bus_go_off(b, "lost the connection to the system bus");
+        return 0;
+}
+
+static int bus_on_name(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t ret;
+        int r;
+
+        if (e) {
+                r = sd_bus_message_get_errno(reply);
+                bus_go_off(b, "cannot own the name " BUS_NAME ": %s",
+                           r == EACCES ? "the D-Bus policy does not allow it"
+                                       : e->message ?: e->name);
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "u", &ret);
+        if (r < 0)
+                bus_go_off(b, "cannot own the name " BUS_NAME ": %s", strerror(-r));
+        else if (ret != 1 && ret != 4) /* primary owner, or already it */
+                bus_go_off(b, "the name " BUS_NAME " belongs to another process");
+        else
+                log_info("control API on the system bus as " BUS_NAME);
+        return 0;
+}
+
+/* Objects first, then the name, so that no caller finds the name without them.
+ * The name is requested without waiting: the manager starts serving meanwhile. */
+static int bus_setup(Bus *b, Manager *m, const char **ret_step) {
+        int r;
+
+        *ret_step = "cannot connect to the system bus";
+        r = sd_bus_open_system_with_description(&b->bus, "clusterd");
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_exit_on_disconnect(b->bus, false);
+        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        *ret_step = "cannot watch the connection";
+        r = sd_bus_add_filter(b->bus, NULL, bus_on_message, b);
+        if (r < 0)
+                return r;
+        r = sd_event_add_defer(m->event, &b->release, bus_on_release, b);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(b->release, SD_EVENT_OFF);
+
+        *ret_step = "cannot register the objects";
+        r = sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_MANAGER_INTERFACE,
+                                             manager_vtable, m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(b->bus, NULL, BUS_WORKER_PREFIX,
+                                               BUS_WORKER_INTERFACE, worker_vtable, worker_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(b->bus, NULL, BUS_WORKER_PREFIX, worker_enumerate,
+                                               m);
+        if (r < 0)
+                return r;
+
+        *ret_step = "cannot ask for the name " BUS_NAME;
+        return sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, bus_on_name, b);
+}
 
 Bus *bus_open(Manager *m) {
-        log_info("control API off: not built into this version");
-        return NULL;
+        const char *step = NULL;
+        Bus *b = calloc(1, sizeof *b);
+        int r;
+
+        if (!b) {
+                log_warning("control API off: out of memory; serving goes on");
+                return NULL;
+        }
+        *b = (Bus) {
+                .manager = m,
+                .state = m->state,
+                .workers = manager_workers_serving(m),
+                .workers_wanted = m->n_slots,
+        };
+        r = bus_setup(b, m, &step);
+        if (r < 0) {
+                log_warning("control API off: %s: %s; serving goes on", step, strerror(-r));
+                bus_close(b);
+                return NULL;
+        }
+        return b;
 }
 
 void bus_close(Bus *b) {
+        if (!b)
+                return;
+        sd_bus_flush_close_unref(b->bus);
+        sd_event_source_disable_unref(b->release);
+        free(b);
 }
 
+/* ---- announcements ---- */
+
+static void bus_emit_failed(Bus *b, const char *what, int r) {
+        /* a lost connection is reported by its Disconnected message */
+        if (r < 0 && r != -ENOTCONN && r != -ECONNRESET)
+                log_warning("bus: cannot announce %s: %s", what, strerror(-r));
+}
+
+/* Announces whichever of State, Workers and WorkersWanted differs from what was
+ * last announced: `property` names the one the caller changed, but a change can
+ * move the others too (draining lowers Workers, scaling changes both). */
 void bus_emit_manager_changed(Bus *b, const char *property) {
+        const char *changed[4];
+        size_t n = 0;
+        unsigned workers;
+        Manager *m;
+
+        if (!b || !b->bus)
+                return;
+        m = b->manager;
+        workers = manager_workers_serving(m);
+        if (m->state != b->state)
+                changed[n++] = "State";
+        if (workers != b->workers)
+                changed[n++] = "Workers";
+        if (m->n_slots != b->workers_wanted)
+                changed[n++] = "WorkersWanted";
+        changed[n] = NULL;
+        if (n == 0)
+                return;
+        b->state = m->state;
+        b->workers = workers;
+        b->workers_wanted = m->n_slots;
+        bus_emit_failed(b, "a property change",
+                        sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE,
+                                                            (char **) changed));
 }
 
+/* Called once the child is in the manager's list: its slot's object appears
+ * with the first child, not with a replacement. */
 void bus_emit_worker_started(Bus *b, unsigned id, pid_t pid) {
+        char path[BUS_WORKER_PATH_MAX];
+
+        if (!b || !b->bus)
+                return;
+        if (slot_children(b->manager, id - 1, pid) == 0) {
+                worker_path(id, path, sizeof path);
+                bus_emit_failed(b, "a new worker object", sd_bus_emit_object_added(b->bus, path));
+        }
+        bus_emit_failed(b, "WorkerStarted",
+                        sd_bus_emit_signal(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE, "WorkerStarted",
+                                           "uu", (uint32_t) id, (uint32_t) pid));
 }
 
+/* Called while the child is still in the manager's list, so that the object
+ * still resolves for InterfacesRemoved when it was the slot's last child. */
 void bus_emit_worker_exited(Bus *b, unsigned id, pid_t pid, const char *reason, int status) {
+        char path[BUS_WORKER_PATH_MAX];
+
+        if (!b || !b->bus)
+                return;
+        bus_emit_failed(b, "WorkerExited",
+                        sd_bus_emit_signal(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE, "WorkerExited",
+                                           "uusi", (uint32_t) id, (uint32_t) pid, reason,
+                                           (int32_t) status));
+        if (slot_children(b->manager, id - 1, pid) == 0) {
+                worker_path(id, path, sizeof path);
+                bus_emit_failed(b, "a worker object's removal",
+                                sd_bus_emit_object_removed(b->bus, path));
+        }
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -288,14 +289,19 @@ static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                         break;
                 }
         }
-        if (r == 0 && c->state == CHILD_DRAINING) {
-                /* a draining worker closing its end is the normal way out */
+        /* recv() answers 0 both at end of stream and for an empty datagram;
+         * only the hangup flag tells them apart */
+        if (r == 0 && !(revents & (EPOLLHUP | EPOLLRDHUP)))
+                r = -EBADMSG;
+        if (r == 0) {
+                /* the worker exited or is exiting: its exit handler decides what
+                 * happens next; one that lingers is caught by the heartbeat check */
                 sd_event_source_set_enabled(s, SD_EVENT_OFF);
                 return 0;
         }
         log_error("worker %u pid %d: %s on its channel, closing it and replacing the worker",
                   c->slot + 1, (int) c->pid,
-                  r == 0 ? "end of stream" : r == -EPROTO ? "unknown or malformed message"
+                  r == -EPROTO ? "unknown or malformed message"
                                              : r == -EBADMSG ? "truncated message"
                                              : r == -EMSGSIZE ? "oversized message"
                                                                : strerror(-r));
@@ -403,11 +409,12 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
                 log_warning("worker %u pid %d %s%s%s", slot + 1, (int) c->pid, how,
                             c->kill_reason ? ", killed as " : "", c->kill_reason ?: "");
 
-        m->requests_retired += c->counters.requests;
-        manager_unlink_child(m, c);
+        /* before the unlink: the worker's bus object must still resolve */
         bus_emit_worker_exited(m->bus, slot + 1, c->pid,
                                clean ? "drained" : c->kill_reason ?: (si->si_code == CLD_EXITED ? "exited" : "killed"),
                                status);
+        m->requests_retired += c->counters.requests;
+        manager_unlink_child(m, c);
         child_free(c);
         bus_emit_manager_changed(m->bus, "Workers");
 
@@ -660,6 +667,7 @@ static void manager_stop(Manager *m, const char *why) {
                         child_kill(c, "stopping");
                 else
                         child_drain(c, timeout);
+        bus_emit_manager_changed(m->bus, "Workers");
         (void) sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC,
                                           timeout + 2 * USEC_PER_SEC, 0, on_stop_deadline, m);
         if (!m->children)
@@ -772,10 +780,23 @@ static int manager_setup_event(Manager *m) {
         return 0;
 }
 
+/* Each connection is an fd in a worker: take the hard limit, not the 1024
+ * soft default (systemd's LimitNOFILE= sets both). */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_warning("cannot raise the open file limit: %s", strerror(errno));
+        }
+}
+
 int manager_run(Manager *m) {
         int r;
 
         log_setup("manager", m->config.log_level);
+        raise_fd_limit();
         m->n_slots = manager_wanted_workers(&m->config);
         r = manager_setup_event(m);
         if (r < 0)
