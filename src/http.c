@@ -38,6 +38,7 @@ typedef struct Conn {
 
 struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
+        int epoll_fds[LISTEN_MAX_PER_WORKER];
         size_t n_daemons;
         int root_fd;
         unsigned worker_id;
@@ -337,6 +338,13 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                         goto fail;
                 }
                 s->n_daemons++;
+                const union MHD_DaemonInfo *info =
+                        MHD_get_daemon_info(s->daemons[i], MHD_DAEMON_INFO_EPOLL_FD);
+                if (!info) {
+                        r = -EIO;
+                        goto fail;
+                }
+                s->epoll_fds[i] = info->epoll_fd;
         }
         *ret = s;
         return 0;
@@ -350,13 +358,20 @@ size_t http_server_n_daemons(const HttpServer *s) {
 }
 
 int http_server_epoll_fd(const HttpServer *s, size_t i) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemons[i], MHD_DAEMON_INFO_EPOLL_FD);
-        return info ? info->epoll_fd : -EBADF;
+        return s->epoll_fds[i];
 }
 
 void http_server_run(HttpServer *s) {
         for (size_t i = 0; i < s->n_daemons; i++)
                 MHD_run(s->daemons[i]);
+}
+
+void http_server_run_fd(HttpServer *s, int epoll_fd) {
+        for (size_t i = 0; i < s->n_daemons; i++)
+                if (s->epoll_fds[i] == epoll_fd) {
+                        MHD_run(s->daemons[i]);
+                        return;
+                }
 }
 
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {

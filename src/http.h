@@ -26,8 +26,12 @@ size_t http_server_n_daemons(const HttpServer *s);
 /* The epoll fd of daemon i, to watch for EPOLLIN. */
 int http_server_epoll_fd(const HttpServer *s, size_t i);
 
-/* Lets every daemon do its pending work. */
+/* Lets every daemon do its pending work (after a timeout). */
 void http_server_run(HttpServer *s);
+
+/* Lets the daemon behind one epoll fd work: a worker serving several sockets
+ * wakes only the one that has something to do. */
+void http_server_run_fd(HttpServer *s, int epoll_fd);
 
 /* Earliest MHD deadline in microseconds from now; false when none is due. */
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec);

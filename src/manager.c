@@ -738,6 +738,14 @@ static int manager_open_sockets(Manager *m) {
         if (r > 0) {
                 log_info("using %d socket(s) from systemd on %zu address(es)", r,
                          m->listeners.n_groups);
+                for (unsigned g = 0; g < m->listeners.n_groups; g++) {
+                        size_t size = listen_group_size(&m->listeners, g);
+                        if (size > 1 && size % m->n_slots != 0)
+                                log_warning("%zu sockets on one address do not divide evenly over "
+                                            "%u workers: some workers will get more connections; "
+                                            "repeat ListenStream= a multiple of %u times",
+                                            size, m->n_slots, m->n_slots);
+                }
                 return 0;
         }
         /* one SO_REUSEPORT socket per worker spreads connections evenly */

@@ -76,7 +76,7 @@ static void worker_check_drained(Worker *w) {
 
 static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Worker *w = userdata;
-        http_server_run(w->http);
+        http_server_run_fd(w->http, fd);
         worker_check_drained(w);
         return 0;
 }
