@@ -60,6 +60,9 @@ static void print_config(const Config *c) {
         printf("connection-timeout = %u\nconnection-limit = %u\nconnection-memory = %zu\n",
                c->connection_timeout_sec, c->connection_limit, c->connection_memory);
         printf("mime-types = %s\n", c->mime_types);
+        static const char *const levels[] = { "emerg", "alert", "crit", "err",
+                                              "warning", "notice", "info", "debug" };
+        printf("log-level = %s\n", levels[c->log_level & 7]);
 }
 
 int main(int argc, char *argv[]) {

@@ -229,6 +229,8 @@ static void child_drain(Child *c, uint64_t timeout_usec) {
                 return;
         c->state = CHILD_DRAINING;
         r = ipc_send(c->fd, IPC_DRAIN, c->slot + 1, &d, sizeof d);
+        if (r == -EPIPE || r == -ECONNRESET)
+                return; /* already exiting: its exit handler takes over */
         if (r < 0) {
                 log_warning("worker %u pid %d: cannot send drain order (%s), killing it",
                             c->slot + 1, (int) c->pid, strerror(-r));
@@ -293,6 +295,8 @@ static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
          * only the hangup flag tells them apart */
         if (r == 0 && !(revents & (EPOLLHUP | EPOLLRDHUP)))
                 r = -EBADMSG;
+        if (r == -ECONNRESET)
+                r = 0; /* the worker went away with messages unread */
         if (r == 0) {
                 /* the worker exited or is exiting: its exit handler decides what
                  * happens next; one that lingers is caught by the heartbeat check */
