@@ -1,0 +1,198 @@
+# shellcheck shell=bash
+# The checks both install paths share (issue 4), run against clusterd
+# installed in the container booted by lib.sh. Each prints what it saw as
+# "# ..." lines and returns non-zero on failure.
+
+URL=http://127.0.0.1:8080/
+MANAGER=(io.clusterd1 /io/clusterd1 io.clusterd1.Manager)
+SCORE_MAX=1.0
+
+main_pid() { ct systemctl show -p MainPID --value clusterd.service; }
+worker_pids() { ct pgrep -P "$(main_pid)" | sort -n | tr '\n' ' '; }
+n_workers() { ct pgrep -c -P "$(main_pid)"; }
+http_code() { ct curl -s -o /dev/null -m 5 -w '%{http_code}' "${1:-$URL}"; }
+
+# Waits up to $1 seconds for "$2..." to succeed.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# Runs ab against the site in the background, writing its report to $1.
+load_start() {
+	ct ab -q -r -t "${LOAD_SECONDS:-6}" -n 10000000 -c 16 "$URL" >"$1" 2>&1 &
+	LOAD_PID=$!
+	sleep 1
+}
+
+# Waits for ab and checks that every request succeeded.
+load_check() {
+	local report=$1 status=0
+	wait "$LOAD_PID" || status=$?
+	local complete failed non2xx
+	complete=$(sed -n 's/^Complete requests: *//p' "$report")
+	failed=$(sed -n 's/^Failed requests: *//p' "$report")
+	non2xx=$(sed -n 's/^Non-2xx responses: *//p' "$report")
+	say "ab: exit $status, $complete complete, ${failed:-?} failed, ${non2xx:-0} non-2xx," \
+		"$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$report") req/s"
+	if ((status != 0)) || [[ -z $complete || $failed != 0 || ${non2xx:-0} != 0 ]]; then
+		sed 's/^/#   /' "$report"
+		return 1
+	fi
+}
+
+check_first_request_activates() {
+	local before code
+	before=$(ct systemctl is-active clusterd.service)
+	code=$(http_code)
+	say "clusterd.service before the first request: $before; GET / -> $code;" \
+		"after: $(ct systemctl is-active clusterd.service)"
+	[[ $before != active && $code == 200 ]] &&
+		[[ $(ct systemctl is-active clusterd.service) == active ]]
+}
+
+check_ipv6() {
+	local code
+	code=$(http_code 'http://[::1]:8080/')
+	say "GET http://[::1]:8080/ -> $code"
+	[[ $code == 200 ]]
+}
+
+check_status_text() {
+	local text n
+	text=$(ct systemctl show -p StatusText --value clusterd.service)
+	n=$(ct nproc)
+	say "StatusText: $text (nproc $n)"
+	[[ $text == "$n/$n workers"* ]]
+}
+
+check_bus_workers() {
+	local got n
+	got=$(ct busctl get-property "${MANAGER[@]}" Workers 2>&1)
+	n=$(ct nproc)
+	say "busctl get-property ... Workers: $got (nproc $n)"
+	[[ $got == "u $n" ]]
+}
+
+check_journal() {
+	local lines
+	lines=$(ct journalctl -u clusterd.service --no-pager -o cat)
+	grep -E '^manager: (worker [0-9]+ pid [0-9]+ started|all [0-9]+ workers serving)$' \
+		<<<"$lines" | head -n 3 | sed 's/^/# journal: /'
+	grep -qE '^manager: worker 1 pid [0-9]+ started$' <<<"$lines" &&
+		grep -qE '^manager: all [0-9]+ workers serving$' <<<"$lines"
+}
+
+old_pids_gone() {
+	local p
+	for p in $1; do
+		ct kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
+}
+
+full_house() { [[ $(n_workers) == "$(ct nproc)" ]]; }
+
+check_reload_under_load() {
+	local before after t0 state status=0
+	before=$(worker_pids)
+	load_start "$E2E_DIR/ab-reload"
+	t0=$(date +%s%N)
+	ct systemctl reload clusterd.service || status=$?
+	state=$(ct busctl get-property "${MANAGER[@]}" State 2>&1)
+	say "systemctl reload: exit $status after $((($(date +%s%N) - t0) / 1000000))ms;" \
+		"State right after: $state"
+	# it returns only once the reload has finished
+	[[ $state == 's "running"' ]] || status=1
+	load_check "$E2E_DIR/ab-reload" || status=1
+	wait_for 35 old_pids_gone "$before" || status=1
+	wait_for 5 full_house || status=1
+	after=$(worker_pids)
+	say "workers before: $before; after: $after"
+	((status == 0))
+}
+
+check_restart_under_load() {
+	local before status=0
+	before=$(main_pid)
+	load_start "$E2E_DIR/ab-restart"
+	ct systemctl restart clusterd.service || status=$?
+	say "systemctl restart: exit $status; MainPID $before -> $(main_pid)"
+	load_check "$E2E_DIR/ab-restart" || status=1
+	[[ $(main_pid) != "$before" ]] || status=1
+	((status == 0))
+}
+
+check_kill_worker() {
+	local victim before t0
+	before=$(worker_pids)
+	victim=${before%% *}
+	t0=$(date +%s%N)
+	ct kill -9 "$victim"
+	wait_for 10 old_pids_gone "$victim" && wait_for 10 full_house || return 1
+	say "killed worker $victim; replaced in $((($(date +%s%N) - t0) / 1000000))ms;" \
+		"workers $before -> $(worker_pids); unit $(ct systemctl is-active clusterd.service)"
+	[[ $(ct systemctl is-active clusterd.service) == active && $(http_code) == 200 ]]
+}
+
+site_answers() { [[ $(http_code) == 200 ]]; }
+
+check_kill_manager() {
+	local victim restarts t0 ms
+	victim=$(main_pid)
+	restarts=$(ct systemctl show -p NRestarts --value clusterd.service)
+	t0=$(date +%s%N)
+	ct kill -9 "$victim"
+	wait_for 10 old_pids_gone "$victim" || return 1
+	wait_for 10 site_answers || return 1
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	say "killed manager $victim; site answers again after ${ms}ms; MainPID now $(main_pid);" \
+		"NRestarts $restarts -> $(ct systemctl show -p NRestarts --value clusterd.service)"
+	wait_for 10 full_house || return 1
+	[[ $(main_pid) != "$victim" && $(ct systemctl is-active clusterd.service) == active ]] &&
+		((ms < 5000))
+}
+
+check_security_score() {
+	local line score
+	line=$(ct systemd-analyze security clusterd.service --no-pager | tail -n 1)
+	say "$line"
+	score=$(sed -n 's/.*clusterd.service: *\([0-9.]*\).*/\1/p' <<<"$line")
+	[[ -n $score ]] && awk -v s="$score" -v m="$SCORE_MAX" 'BEGIN { exit !(s <= m) }'
+}
+
+show_status() {
+	ct systemctl status clusterd.service --no-pager --lines=0 | sed 's/^/# /'
+	ct busctl get-property "${MANAGER[@]}" State Workers WorkersWanted 2>&1 | sed 's/^/# busctl: /'
+}
+
+no_clusterd_process() { ! ct pgrep -x clusterd >/dev/null; }
+
+check_stop() {
+	ct systemctl stop clusterd.service || return 1
+	wait_for 5 no_clusterd_process || {
+		ct pgrep -a clusterd | sed 's/^/# left: /'
+		return 1
+	}
+	say "stopped: $(ct systemctl is-active clusterd.service); no clusterd process"
+}
+
+# The sequence both install paths run once clusterd.socket is listening.
+run_common_checks() {
+	check "first request activates the service and gets 200" check_first_request_activates
+	check "IPv6 socket answers" check_ipv6
+	check "StatusText names the workers" check_status_text
+	check "busctl Workers equals nproc" check_bus_workers
+	show_status
+	check "journal shows the lifecycle lines" check_journal
+	check "reload under ab load: 0 failed, every worker replaced" check_reload_under_load
+	check "restart under ab load: 0 failed" check_restart_under_load
+	check "kill -9 of a worker: replaced, unit active" check_kill_worker
+	check "kill -9 of the manager: restarted, answers within 5s" check_kill_manager
+	check "systemd-analyze security <= $SCORE_MAX" check_security_score
+	check "systemctl stop leaves no clusterd process" check_stop
+}
