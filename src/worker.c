@@ -203,7 +203,7 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
                                  w->config->root, strerror(-r)),
                        r;
 
-        r = sd_event_add_time(w->event, &w->mhd_timer, CLOCK_MONOTONIC, 0, 0, on_mhd_timer, w);
+        r = sd_event_add_time(w->event, &w->mhd_timer, CLOCK_MONOTONIC, 0, 1, on_mhd_timer, w);
         if (r < 0)
                 return log_error("cannot add MHD timer: %s", strerror(-r)), r;
         for (size_t i = 0; i < http_server_n_daemons(w->http); i++) {
