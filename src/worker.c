@@ -5,6 +5,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ typedef struct Worker {
         sd_event *event;
         HttpServer *http;
         sd_event_source *mhd_timer;
+        uint32_t connections_peak; /* since memory was last handed back */
         bool exiting;
 } Worker;
 
@@ -160,9 +162,24 @@ static int on_ipc(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         }
 }
 
+/* Each connection's memory pool comes from malloc, which keeps freed memory
+ * in the heap. After a burst of connections has gone, hand it back. */
+static void worker_trim_memory(Worker *w) {
+        uint32_t now = http_server_stats(w->http).connections;
+
+        if (now > w->connections_peak)
+                w->connections_peak = now;
+        if (w->connections_peak >= 64 && now < w->connections_peak / 2) {
+                malloc_trim(0);
+                w->connections_peak = now;
+        }
+}
+
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
         int r = worker_send_heartbeat(w);
+
+        worker_trim_memory(w);
 
         if (r < 0 && r != -EAGAIN) {
                 log_error("cannot reach the manager: %s, exiting", strerror(-r));
