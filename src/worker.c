@@ -19,6 +19,11 @@
 #include "log.h"
 #include "macro.h"
 
+/* MHD deadlines further away than this are idle timeouts, which may fire
+ * up to MHD_TIMER_ACCURACY_USEC late. */
+#define MHD_TIMER_COARSE_USEC (1 * USEC_PER_SEC)
+#define MHD_TIMER_ACCURACY_USEC (100 * USEC_PER_MSEC)
+
 typedef struct Worker {
         const Config *config;
         unsigned id;
@@ -98,7 +103,13 @@ static int on_prepare(sd_event_source *s, void *userdata) {
 
         if (!http_server_timeout(w->http, &usec))
                 return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
-        r = sd_event_source_set_time(w->mhd_timer, now_usec() + usec);
+        /* "run again now" must not wait; idle-connection timeouts may be
+         * coalesced, which spares a timerfd update on every loop iteration */
+        r = sd_event_source_set_time_accuracy(w->mhd_timer, usec < MHD_TIMER_COARSE_USEC
+                                                                    ? 1
+                                                                    : MHD_TIMER_ACCURACY_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_time(w->mhd_timer, now_usec() + usec);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_ONESHOT);
