@@ -321,13 +321,16 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         if (r < 0)
                 goto fail;
 
+        /* connection-limit is per worker; MHD counts per daemon, and the
+         * kernel spreads connections evenly over a worker's sockets */
+        unsigned per_daemon_limit = (c->connection_limit + (unsigned) n_fds - 1) / (unsigned) n_fds;
         for (size_t i = 0; i < n_fds; i++) {
                 s->daemons[i] = MHD_start_daemon(
                         MHD_USE_EPOLL, 0, NULL, NULL,
                         on_request, s,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],
                         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
-                        MHD_OPTION_CONNECTION_LIMIT, c->connection_limit,
+                        MHD_OPTION_CONNECTION_LIMIT, per_daemon_limit,
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,

@@ -87,6 +87,17 @@ check_journal() {
 		grep -qE '^manager: all [0-9]+ workers serving$' <<<"$lines"
 }
 
+# clusterd.socket repeats each address 8 times with ReusePort=yes: systemd
+# passes 16 sockets and each of the n workers serves 16/n of them.
+check_socket_share() {
+	local lines n
+	lines=$(ct journalctl -u clusterd.service --no-pager -o cat)
+	n=$(ct nproc)
+	grep -E 'socket\(s\) from systemd|ready on' <<<"$lines" | tail -n 3 | sed 's/^/# journal: /'
+	grep -qx 'manager: using 16 socket(s) from systemd on 2 address(es)' <<<"$lines" &&
+		grep -qE "^manager: worker [0-9]+ pid [0-9]+ ready on $((16 / n)) socket\(s\)$" <<<"$lines"
+}
+
 old_pids_gone() {
 	local p
 	for p in $1; do
@@ -189,6 +200,7 @@ run_common_checks() {
 	check "busctl Workers equals nproc" check_bus_workers
 	show_status
 	check "journal shows the lifecycle lines" check_journal
+	check "16 sockets from clusterd.socket, shared out over the workers" check_socket_share
 	check "reload under ab load: 0 failed, every worker replaced" check_reload_under_load
 	check "restart under ab load: 0 failed" check_restart_under_load
 	check "kill -9 of a worker: replaced, unit active" check_kill_worker
