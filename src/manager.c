@@ -406,6 +406,14 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         char how[96];
         int status;
 
+        /* the exit can overtake the worker's last messages: read them, so its
+         * final counters are not lost */
+        if (!c->kill_reason || strcmp(c->kill_reason, "protocol error") != 0) {
+                IpcMessage msg;
+                while (ipc_recv(c->fd, &msg) > 0)
+                        if (msg.hdr.type == IPC_HEARTBEAT && msg.hdr.worker_id == c->slot + 1)
+                                c->counters = msg.heartbeat;
+        }
         describe_exit(si, how, sizeof how, &status);
         if (clean)
                 log_info("worker %u pid %d drained and exited", slot + 1, (int) c->pid);
