@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Bad command lines and config files are refused before anything starts: one
+# line on stderr that names the option (or file and line) and the value, a
+# non-zero exit, and no socket bound.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+
+# refused DESC EXPECTED-REGEX ARGS...: clusterd ARGS must fail at once with one
+# stderr line matching EXPECTED-REGEX (anchored), print nothing on stdout and
+# leave the port unbound
+refused() {
+        local desc=$1 want=$2 status=0 out err lines
+        shift 2
+        timeout 10 "$CLUSTERD" --listen "127.0.0.1:$PORT" "$@" >"$TMP/out" 2>"$TMP/err" || status=$?
+        out=$(cat "$TMP/out")
+        err=$(cat "$TMP/err")
+        lines=$(count_lines "$err")
+        if ((status == 0 || status == 124)); then
+                fail "$desc: expected a non-zero exit at once, got status $status"
+        elif [[ $lines != 1 || -n $out ]]; then
+                fail "$desc: expected one line on stderr and none on stdout, got $lines: '$(tr '\n' '|' <<<"$err$out")'"
+        elif ! grep -Eqx -- "$want" <<<"$err"; then
+                fail "$desc: expected /$want/, got '$err'"
+        elif port_open 127.0.0.1 "$PORT"; then
+                fail "$desc: the port was bound anyway"
+        else
+                pass "$desc: exit $status, '$err'"
+        fi
+}
+
+make_root
+PORT=$(free_port)
+EMPTY=$TMP/empty.conf
+: >"$EMPTY"
+BASE=(--config "$EMPTY" --root "$ROOT")
+
+# a control: the same base command line is fine
+# shellcheck disable=SC2317 # called through check_cmd
+quiet() { "$@" >/dev/null; }
+check_cmd "control: the same options with good values pass --check-config" \
+        quiet "$CLUSTERD" "${BASE[@]}" --workers 2 --check-config
+
+# command line
+refused "--workers banana" "clusterd: --workers 'banana': expected 'auto' or a number from 1 to 256" \
+        "${BASE[@]}" --workers banana
+refused "--workers 0" "clusterd: --workers '0': expected 'auto' or a number from 1 to 256" \
+        "${BASE[@]}" --workers 0
+refused "--workers 257" "clusterd: --workers '257': expected 'auto' or a number from 1 to 256" \
+        "${BASE[@]}" --workers 257
+refused "--root without a value" "clusterd: option '--root' needs a value \(see --help\)" \
+        --config "$EMPTY" --root
+refused "--root naming a missing directory" "clusterd: --root '$TMP/nowhere': No such file or directory" \
+        --config "$EMPTY" --root "$TMP/nowhere"
+refused "--root naming a file" "clusterd: --root '$ROOT/index.html': not a directory" \
+        --config "$EMPTY" --root "$ROOT/index.html"
+printf 'workers = 2\n' >"$TMP/no-root.conf"
+if [[ -e /usr/share/clusterd/www ]]; then
+        skip "no --root and no default root (/usr/share/clusterd/www exists here)"
+else
+        refused "no --root and no default root" \
+                "clusterd: root '/usr/share/clusterd/www': No such file or directory" \
+                --config "$TMP/no-root.conf"
+fi
+refused "unknown option --bogus" "clusterd: unknown option '--bogus' \(see --help\)" \
+        "${BASE[@]}" --bogus
+refused "stray argument" "clusterd: unexpected argument 'extra' \(see --help\)" \
+        "${BASE[@]}" extra
+refused "--listen nonsense" "clusterd: --listen 'nonsense': expected ADDR:PORT.*" \
+        "${BASE[@]}" --listen nonsense
+refused "--heartbeat-timeout soon" "clusterd: --heartbeat-timeout 'soon': expected a duration.*" \
+        "${BASE[@]}" --heartbeat-timeout soon
+
+# config files
+printf '# clusterd test\n[clusterd]\nworkers = 2\nfoo = bar\n' >"$TMP/unknown-key.conf"
+refused "config: unknown key (names file and line)" \
+        "clusterd: $TMP/unknown-key.conf:4: unknown key 'foo'" \
+        --config "$TMP/unknown-key.conf" --root "$ROOT"
+printf 'workers = 2\nheartbeat-timeout = soon\n' >"$TMP/bad-value.conf"
+refused "config: bad duration (names file, line, key and value)" \
+        "clusterd: $TMP/bad-value.conf:2: heartbeat-timeout = 'soon': expected a duration.*" \
+        --config "$TMP/bad-value.conf" --root "$ROOT"
+printf '\n\nworkers = banana\n' >"$TMP/bad-workers.conf"
+refused "config: workers = banana (names file, line, key and value)" \
+        "clusterd: $TMP/bad-workers.conf:3: workers = 'banana': expected 'auto' or a number from 1 to 256" \
+        --config "$TMP/bad-workers.conf" --root "$ROOT"
+printf '[server]\nworkers = 2\n' >"$TMP/bad-section.conf"
+refused "config: unknown section" "clusterd: $TMP/bad-section.conf:2: unknown section \[server\]" \
+        --config "$TMP/bad-section.conf" --root "$ROOT"
+printf 'workers = 2\nthis is not ini\n' >"$TMP/syntax.conf"
+refused "config: syntax error (names file and line)" "clusterd: $TMP/syntax.conf:2: syntax error.*" \
+        --config "$TMP/syntax.conf" --root "$ROOT"
+refused "--config naming a missing file" "clusterd: $TMP/missing.conf: No such file or directory" \
+        --config "$TMP/missing.conf" --root "$ROOT"
+
+# the command line wins over the file, and a good file is accepted
+printf '[clusterd]\nworkers = 3\ndrain-timeout = 5s\n' >"$TMP/good.conf"
+check_match "config: a good file is read (--check-config)" '^drain-timeout = 5000ms$' \
+        "$("$CLUSTERD" --config "$TMP/good.conf" --root "$ROOT" --check-config)"
+check_match "config: the command line wins over the file" '^workers = 4$' \
+        "$("$CLUSTERD" --config "$TMP/good.conf" --root "$ROOT" --workers 4 --check-config)"
+finish

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Serving the document root as a client sees it: status codes, headers,
+# HEAD, redirects, keep-alive, no way out of the root, IPv6.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+
+# raw_head PATH: the raw bytes of a HEAD response, headers and anything after
+raw_head() {
+        python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"HEAD " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+print(head.decode(errors="replace").replace("\r", ""))
+print("body-bytes: %d" % len(body))' "$PORT" "$1"
+}
+
+header() { # header NAME: the value of NAME in the headers on stdin
+        grep -i "^$1:" | head -n1 | cut -d: -f2- | sed 's/^ *//; s/\r$//'
+}
+
+make_root
+ln -s /etc/passwd "$ROOT/passwd-link"
+ln -s /etc "$ROOT/etc-link"
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+listen6=()
+if PORT6=$(free_port6 2>/dev/null); then
+        listen6=(--listen "[::1]:$PORT6")
+fi
+clusterd_start "${listen6[@]}" --workers 2
+wait_serving 2
+
+# GET and HEAD
+headers=$(curl -s -D - -o "$TMP/index.out" "$URL/" || true)
+check_match "GET /: 200" '^HTTP/1.1 200' "$headers"
+check_match "GET /: Content-Type is text/html" '^text/html' "$(header Content-Type <<<"$headers")"
+check_cmd "GET /: body is index.html" cmp -s "$TMP/index.out" "$ROOT/index.html"
+check_match "GET /hello.txt: Content-Type is text/plain" '^text/plain' \
+        "$(curl -s -D - -o /dev/null "$URL/hello.txt" | header Content-Type || true)"
+head_out=$(raw_head / || true)
+check_match "HEAD /: 200" '^HTTP/1.1 200' "$head_out"
+check_eq "HEAD /: Content-Length is the file's size" "$(stat -c %s "$ROOT/index.html")" \
+        "$(header Content-Length <<<"$head_out")"
+check_eq "HEAD /: no body" "body-bytes: 0" "$(tail -n1 <<<"$head_out")"
+
+# errors
+check_eq "GET /missing.html: 404" 404 "$(http_code "$URL/missing.html")"
+headers=$(curl -s -D - -o /dev/null -X POST -d x=1 "$URL/" || true)
+check_match "POST /: 405" '^HTTP/1.1 405' "$headers"
+check_match "POST /: Allow lists GET and HEAD" 'GET.*HEAD|HEAD.*GET' "$(header Allow <<<"$headers")"
+check_match "DELETE /index.html: 405" '^405$' "$(http_code "$URL/index.html" -X DELETE)"
+
+# nothing outside the root
+refused() { # refused DESC CURL-ARGS...: a 4xx and no /etc/passwd content
+        local desc=$1 code body
+        shift
+        code=$(curl -s -o "$TMP/refused.out" -w '%{http_code}' --max-time 5 "$@") || true
+        body=$(cat "$TMP/refused.out" 2>/dev/null || true)
+        if [[ $code == 4?? ]] && ! grep -q 'root:' <<<"$body"; then
+                pass "$desc refused ($code)"
+        else
+                fail "$desc refused (expected a 4xx without /etc/passwd, got $code: $(head -c 80 <<<"$body"))"
+        fi
+}
+refused "GET /../../../../etc/passwd (--path-as-is)" --path-as-is "$URL/../../../../etc/passwd"
+refused "GET /docs/../../../etc/passwd (--path-as-is)" --path-as-is "$URL/docs/../../../etc/passwd"
+refused "GET /%2e%2e/%2e%2e/%2e%2e/etc/passwd (--path-as-is)" --path-as-is \
+        "$URL/%2e%2e/%2e%2e/%2e%2e/etc/passwd"
+refused "GET /%2E%2E%2F%2E%2E%2Fetc%2Fpasswd" --path-as-is "$URL/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd"
+refused "GET /passwd-link (symlink to /etc/passwd)" "$URL/passwd-link"
+refused "GET /etc-link/passwd (symlink to /etc)" "$URL/etc-link/passwd"
+
+# directories
+headers=$(curl -s -D - -o /dev/null "$URL/docs" || true)
+check_match "GET /docs: 301" '^HTTP/1.1 301' "$headers"
+check_eq "GET /docs: Location is /docs/" /docs/ "$(header Location <<<"$headers")"
+check_eq "GET /docs/: 200 (its index.html)" 200 "$(http_code "$URL/docs/")"
+
+# keep-alive: two requests on one connection
+verbose=$(curl -sv "$URL/" "$URL/hello.txt" 2>&1 >/dev/null || true)
+check_match "keep-alive: curl reuses the connection for the second request" \
+        'Re-using existing connection' "$verbose"
+check_no_match "keep-alive: no response says 'Connection: close'" '^< Connection: close' "$verbose"
+check_eq "keep-alive: one connection for both requests" 1 \
+        "$(grep -c 'Connected to' <<<"$verbose" || true)"
+
+# health
+check_eq "GET /healthz: 200" 200 "$(http_code "$URL/healthz")"
+check_eq "HEAD /healthz: 200" 200 "$(http_code "$URL/healthz" -I)"
+check_match "GET /metrics: worker counters" 'clusterd_worker_requests_total\{worker="[0-9]+"\}' \
+        "$(curl -s "$URL/metrics" || true)"
+
+# IPv6
+if ((${#listen6[@]})); then
+        check_eq "GET http://[::1]:$PORT6/: 200" 200 "$(http_code "http://[::1]:$PORT6/")"
+        check_cmd "GET http://[::1]:$PORT6/: same index.html" \
+                cmp -s <(curl -s "http://[::1]:$PORT6/") "$ROOT/index.html"
+else
+        skip "IPv6: this machine cannot bind ::1"
+fi
+
+kill -TERM "$CD_PID"
+wait_exit "$CD_PID" 20 || die "clusterd did not stop within 20s"
+check_eq "SIGTERM: exit status 0" 0 "$EXIT_STATUS"
+finish
