@@ -142,6 +142,8 @@ check_kill_worker() {
 	local victim before t0
 	before=$(worker_pids)
 	victim=${before%% *}
+	# an empty or 0 pid would make kill signal our own process group
+	[[ $victim =~ ^[1-9][0-9]*$ ]] || { say "no worker to kill"; return 1; }
 	t0=$(date +%s%N)
 	ct kill -9 "$victim"
 	wait_for 10 old_pids_gone "$victim" && wait_for 10 full_house || return 1
@@ -156,6 +158,7 @@ check_kill_manager() {
 	local victim restarts t0 ms
 	victim=$(main_pid)
 	restarts=$(ct systemctl show -p NRestarts --value clusterd.service)
+	[[ $victim =~ ^[1-9][0-9]*$ ]] || { say "no manager to kill (MainPID '$victim')"; return 1; }
 	t0=$(date +%s%N)
 	ct kill -9 "$victim"
 	wait_for 10 old_pids_gone "$victim" || return 1

@@ -24,6 +24,8 @@ if ! meson setup "$E2E_DIR/build" "$src" --prefix=/usr -Dtests=false >"$E2E_DIR/
 fi
 say "built in $((SECONDS - t0))s"
 
+# meson install reads files from the source tree as well as the build dir
+E2E_BIND_RO=("$src")
 e2e_boot
 
 install_from_source() {

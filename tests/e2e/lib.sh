@@ -12,6 +12,7 @@ set -uo pipefail
 
 E2E_DIR=""    # the work directory: up/, wk/, root/ (the merged view), build output
 E2E_NSPAWN="" # pid of systemd-nspawn
+E2E_BIND_RO=() # host directories the container sees read-only, same path
 E2E_LEADER="" # pid of the container's PID 1, as the host sees it
 E2E_PASSED=0
 E2E_FAILED=0
@@ -121,8 +122,14 @@ e2e_boot() {
 		echo "cannot mount an overlay of /" >&2
 		exit 1
 	}
+	# The container gets a /tmp of its own: directories the tests need inside
+	# (a source tree cloned under /tmp, say) are listed in E2E_BIND_RO.
+	local binds=() d
+	for d in "${E2E_BIND_RO[@]}"; do
+		binds+=("--bind-ro=$d")
+	done
 	systemd-nspawn -D "$E2E_DIR/root" --register=no --keep-unit --private-network \
-		--console=passive -b -- systemd.firstboot=off \
+		"${binds[@]}" --console=passive -b -- systemd.firstboot=off \
 		</dev/null >"$E2E_DIR/nspawn.log" 2>&1 &
 	E2E_NSPAWN=$!
 	for ((i = 0; i < 300; i++)); do
