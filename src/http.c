@@ -89,10 +89,21 @@ static enum MHD_Result queue_canned(HttpServer *s, struct MHD_Connection *c, Can
         return MHD_queue_response(c, canned_table[which].status, s->canned[s->draining][which]);
 }
 
+/* Queues a response built for this request alone and drops our reference. */
+static enum MHD_Result queue_once(HttpServer *s, struct MHD_Connection *c, unsigned status,
+                                  struct MHD_Response *r) {
+        enum MHD_Result ret;
+
+        if (s->draining)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
 static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
         char body[512];
         struct MHD_Response *r;
-        enum MHD_Result ret;
         int n = snprintf(body, sizeof body,
                          "# TYPE clusterd_worker_requests_total counter\n"
                          "clusterd_worker_requests_total{worker=\"%u\"} %llu\n"
@@ -108,11 +119,7 @@ static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
                 return MHD_NO;
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        if (s->draining)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-        MHD_destroy_response(r);
-        return ret;
+        return queue_once(s, c, MHD_HTTP_OK, r);
 }
 
 /* "/docs" names a directory: send the client to "/docs/" so relative links work. */
@@ -121,7 +128,6 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         static const char body[] = "301 Moved Permanently\n";
         char location[PATH_REQUEST_MAX + 2];
         struct MHD_Response *r;
-        enum MHD_Result ret;
 
         snprintf(location, sizeof location, "%s/", url);
         r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
@@ -129,18 +135,13 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
                 return MHD_NO;
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        if (s->draining)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        ret = MHD_queue_response(c, MHD_HTTP_MOVED_PERMANENTLY, r);
-        MHD_destroy_response(r);
-        return ret;
+        return queue_once(s, c, MHD_HTTP_MOVED_PERMANENTLY, r);
 }
 
 /* Large or uncached files: MHD sends them with sendfile and closes fd. */
 static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
                                 const struct stat *st, const char *type) {
         struct MHD_Response *r;
-        enum MHD_Result ret;
 
         r = MHD_create_response_from_fd64((uint64_t) st->st_size, fd);
         if (!r) {
@@ -148,11 +149,7 @@ static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
                 return queue_canned(s, c, CANNED_SERVER_ERROR);
         }
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        if (s->draining)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-        MHD_destroy_response(r);
-        return ret;
+        return queue_once(s, c, MHD_HTTP_OK, r);
 }
 
 static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url) {

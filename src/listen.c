@@ -60,7 +60,10 @@ int listen_from_systemd(ListenSet *set) {
         return n;
 }
 
-static int bind_one(const char *addr, bool reuseport) {
+/* Every socket clusterd binds itself joins its address's SO_REUSEPORT group,
+ * so a worker added later (Scale) can get a socket of its own. Only processes
+ * of the same user may join such a group. */
+static int bind_one(const char *addr) {
         struct sockaddr_storage ss;
         socklen_t len;
         _cleanup_close_ int fd = -1;
@@ -73,7 +76,7 @@ static int bind_one(const char *addr, bool reuseport) {
                 return negative_errno();
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
                 return negative_errno();
-        if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
                 return negative_errno();
         if (ss.ss_family == AF_INET6 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
@@ -85,18 +88,24 @@ static int bind_one(const char *addr, bool reuseport) {
         return take_fd(&fd);
 }
 
+/* Binds one more SO_REUSEPORT socket on addr and adds it to the set. */
+static int bind_and_add(ListenSet *set, const char *addr) {
+        int fd = bind_one(addr), r;
+
+        if (fd < 0)
+                return fd;
+        r = set_add(set, fd);
+        if (r < 0)
+                close(fd);
+        return r;
+}
+
 int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
                 const char **ret_failed) {
         for (size_t a = 0; a < n_addrs; a++)
                 for (unsigned k = 0; k < (per_address ? per_address : 1); k++) {
-                        int fd = bind_one(addrs[a], per_address > 1), r;
-                        if (fd < 0) {
-                                *ret_failed = addrs[a];
-                                return fd;
-                        }
-                        r = set_add(set, fd);
+                        int r = bind_and_add(set, addrs[a]);
                         if (r < 0) {
-                                close(fd);
                                 *ret_failed = addrs[a];
                                 return r;
                         }
@@ -130,14 +139,9 @@ int listen_grow(ListenSet *set, unsigned slots) {
                 char addr[ADDR_STRLEN];
                 memcpy(addr, first->addr, sizeof addr);
                 while (listen_group_size(set, g) < slots) {
-                        int fd = bind_one(addr, true), r;
-                        if (fd < 0)
-                                return fd;
-                        r = set_add(set, fd);
-                        if (r < 0) {
-                                close(fd);
+                        int r = bind_and_add(set, addr);
+                        if (r < 0)
                                 return r;
-                        }
                 }
         }
         return 0;

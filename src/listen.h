@@ -27,7 +27,7 @@ typedef struct ListenSet {
 /* Adopts sockets passed by systemd. Returns how many (0: none were passed). */
 int listen_from_systemd(ListenSet *set);
 
-/* Binds each address, per_address times with SO_REUSEPORT when per_address > 1.
+/* Binds each address per_address times, all with SO_REUSEPORT.
  * On failure *ret_failed names the address. */
 int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
                 const char **ret_failed);
