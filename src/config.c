@@ -120,8 +120,8 @@ static int set_string(char **field, const char *value) {
 }
 
 static int set_log_level(Config *c, const char *v) {
-        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning",
-                                             "notice", "info", "debug" };
+        static const char *const names[] = { "emerg",   "alert",  "crit", "err",
+                                             "warning", "notice", "info", "debug" };
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (strcmp(v, names[i]) == 0) {
                         c->log_level = (int) i;
@@ -187,8 +187,10 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 uint64_t *field;
                 uint64_t min, max;
         } durations[] = {
-                { "heartbeat-interval", &c->heartbeat_interval_usec, 10 * USEC_PER_MSEC, 60 * USEC_PER_SEC },
-                { "heartbeat-timeout", &c->heartbeat_timeout_usec, 100 * USEC_PER_MSEC, 3600 * USEC_PER_SEC },
+                { "heartbeat-interval", &c->heartbeat_interval_usec, 10 * USEC_PER_MSEC,
+                  60 * USEC_PER_SEC },
+                { "heartbeat-timeout", &c->heartbeat_timeout_usec, 100 * USEC_PER_MSEC,
+                  3600 * USEC_PER_SEC },
                 { "drain-timeout", &c->drain_timeout_usec, 0, 3600 * USEC_PER_SEC },
                 { "restart-backoff-max", &c->restart_backoff_max_usec, 0, 3600 * USEC_PER_SEC },
         };
@@ -197,7 +199,9 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                         continue;
                 r = config_parse_duration(value, &u64);
                 if (r < 0 || u64 < durations[i].min || u64 > durations[i].max)
-                        return REASON("expected a duration such as 500ms, 10s or 2min, within limits"), -EINVAL;
+                        return REASON("expected a duration such as 500ms, 10s or 2min, within "
+                                      "limits"),
+                               -EINVAL;
                 *durations[i].field = u64;
                 return 0;
         }
@@ -265,8 +269,8 @@ static int file_handler(void *user, const char *section, const char *key, const 
                                 snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: unknown key '%s'",
                                          p->path, lineno, key);
                         else
-                                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: %s = '%s': %s",
-                                         p->path, lineno, key, value, reason);
+                                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: %s = '%s': %s", p->path,
+                                         lineno, key, value, reason);
                 }
                 p->failed = true;
                 return 0;
@@ -328,7 +332,8 @@ int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]) {
         if (p.failed)
                 return -EINVAL;
         if (r != 0) {
-                snprintf(err, CONFIG_ERROR_MAX, "%s:%d: syntax error (expected key = value)", path, r);
+                snprintf(err, CONFIG_ERROR_MAX, "%s:%d: syntax error (expected key = value)", path,
+                         r);
                 return -EINVAL;
         }
         return 0;
@@ -378,7 +383,8 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
                         root_from = "--";
                 r = config_set(c, o[i].key, o[i].value, &reason);
                 if (r < 0) {
-                        snprintf(err, CONFIG_ERROR_MAX, "--%s '%s': %s", o[i].key, o[i].value, reason);
+                        snprintf(err, CONFIG_ERROR_MAX, "--%s '%s': %s", o[i].key, o[i].value,
+                                 reason);
                         return r;
                 }
         }

@@ -163,8 +163,9 @@ int cpu_quota_read(const char *sysroot, unsigned *ret_cpus) {
                         for (;;) {
                                 long long q, p;
                                 const char *d = strcmp(dir, "/") == 0 ? "" : dir;
-                                snprintf(path, sizeof path, "%s/sys/fs/cgroup/%s%s/cpu.cfs_quota_us",
-                                         sysroot, mounts[m], d);
+                                snprintf(path, sizeof path,
+                                         "%s/sys/fs/cgroup/%s%s/cpu.cfs_quota_us", sysroot,
+                                         mounts[m], d);
                                 if (read_ll(path, &q) == 0) {
                                         snprintf(path, sizeof path,
                                                  "%s/sys/fs/cgroup/%s%s/cpu.cfs_period_us", sysroot,

@@ -117,15 +117,16 @@ struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *
         Entry *e;
         char *data;
 
-        if (st->st_size > FILECACHE_MAX_FILE || c->bytes + (size_t) st->st_size > FILECACHE_MAX_BYTES)
+        if (st->st_size > FILECACHE_MAX_FILE ||
+            c->bytes + (size_t) st->st_size > FILECACHE_MAX_BYTES)
                 return NULL;
         data = malloc((size_t) st->st_size + 1);
         if (!data)
                 return NULL;
         /* a file being written while we read it is not cached */
         if (read_all(fd, data, (size_t) st->st_size) < 0 || fstat(fd, &after) < 0 ||
-            after.st_mtim.tv_nsec != st->st_mtim.tv_nsec || after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
-            after.st_size != st->st_size) {
+            after.st_mtim.tv_nsec != st->st_mtim.tv_nsec ||
+            after.st_mtim.tv_sec != st->st_mtim.tv_sec || after.st_size != st->st_size) {
                 free(data);
                 return NULL;
         }
@@ -134,8 +135,8 @@ struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *
                 free(data);
                 return NULL;
         }
-        e->response = MHD_create_response_from_buffer((size_t) st->st_size, data,
-                                                      MHD_RESPMEM_MUST_FREE);
+        e->response =
+                MHD_create_response_from_buffer((size_t) st->st_size, data, MHD_RESPMEM_MUST_FREE);
         e->rel = strdup(rel);
         e->resolved = strdup(resolved);
         if (!e->response || !e->rel || !e->resolved) {

@@ -77,7 +77,8 @@ static int canned_build(HttpServer *s) {
                         if (i == CANNED_NOT_ALLOWED)
                                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
                         if (i == CANNED_HEALTH_OK || i == CANNED_HEALTH_DRAINING)
-                                MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+                                MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                                        "no-store");
                         if (closing)
                                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
                         s->canned[closing][i] = r;
@@ -322,6 +323,8 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
          * kernel spreads connections evenly over a worker's sockets */
         unsigned per_daemon_limit = (c->connection_limit + (unsigned) n_fds - 1) / (unsigned) n_fds;
         for (size_t i = 0; i < n_fds; i++) {
+                /* option, value pairs, one per line */
+                /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
                         MHD_USE_EPOLL, 0, NULL, NULL,
                         on_request, s,
@@ -333,6 +336,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
                         MHD_OPTION_END);
+                /* clang-format on */
                 if (!s->daemons[i]) {
                         r = -EIO;
                         goto fail;

@@ -25,8 +25,8 @@ typedef struct IpcReady {
 } IpcReady;
 
 typedef struct IpcHeartbeat {
-        uint64_t requests;    /* completed since the worker started */
-        uint64_t bytes_sent;  /* approximate */
+        uint64_t requests;   /* completed since the worker started */
+        uint64_t bytes_sent; /* approximate */
         uint64_t rss_bytes;
         uint32_t connections; /* open right now */
         uint32_t draining;

@@ -147,7 +147,8 @@ int listen_grow(ListenSet *set, unsigned slots) {
         return 0;
 }
 
-size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, int *ret, size_t max) {
+size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, int *ret,
+                       size_t max) {
         size_t n = 0;
 
         if (n_slots == 0)

@@ -36,7 +36,7 @@ void log_setup(const char *tag, int max_priority) {
 }
 
 void log_msg(int priority, const char *fmt, ...) {
-        static const char *const names[] = { "emerg", "alert", "crit", "error",
+        static const char *const names[] = { "emerg",   "alert",  "crit", "error",
                                              "warning", "notice", "info", "debug" };
         char line[1024];
         int saved = errno, n;

@@ -20,15 +20,20 @@ static void help(void) {
                "  -w, --workers N|auto          worker processes (default auto: usable CPUs)\n"
                "  -r, --root DIR                document root (default %s)\n"
                "      --heartbeat-interval DUR  how often workers report (default 1s)\n"
-               "      --heartbeat-timeout DUR   silence after which a worker is hung (default 10s)\n"
-               "      --drain-timeout DUR       time in-flight requests get on stop/reload (default 30s)\n"
+               "      --heartbeat-timeout DUR   silence after which a worker is hung (default "
+               "10s)\n"
+               "      --drain-timeout DUR       time in-flight requests get on stop/reload "
+               "(default 30s)\n"
                "      --restart-backoff-max DUR cap of the crash-loop restart delay (default 30s)\n"
-               "      --crash-loop-limit N      crashes in a row that count as a crash loop (default 5)\n"
+               "      --crash-loop-limit N      crashes in a row that count as a crash loop "
+               "(default 5)\n"
                "      --connection-timeout SEC  idle connection timeout (default 30)\n"
                "      --connection-limit N      connections per worker (default 4096)\n"
                "      --connection-memory SIZE  memory per connection (default 32K)\n"
-               "      --mime-types FILE         extension to Content-Type map (default /etc/mime.types)\n"
-               "      --log-level LEVEL         err, warning, notice, info or debug (default info)\n"
+               "      --mime-types FILE         extension to Content-Type map (default "
+               "/etc/mime.types)\n"
+               "      --log-level LEVEL         err, warning, notice, info or debug (default "
+               "info)\n"
                "      --check-config            check the configuration, print it and exit\n"
                "  -h, --help                    show this help\n"
                "      --version                 show the version\n\n"
@@ -60,7 +65,7 @@ static void print_config(const Config *c) {
         printf("connection-timeout = %u\nconnection-limit = %u\nconnection-memory = %zu\n",
                c->connection_timeout_sec, c->connection_limit, c->connection_memory);
         printf("mime-types = %s\n", c->mime_types);
-        static const char *const levels[] = { "emerg", "alert", "crit", "err",
+        static const char *const levels[] = { "emerg",   "alert",  "crit", "err",
                                               "warning", "notice", "info", "debug" };
         printf("log-level = %s\n", levels[c->log_level & 7]);
 }

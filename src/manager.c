@@ -39,7 +39,7 @@ static uint64_t now(clockid_t clock) {
 
 const char *manager_state_name(ManagerState s) {
         static const char *const names[] = {
-                [MANAGER_STARTING] = "starting", [MANAGER_RUNNING] = "running",
+                [MANAGER_STARTING] = "starting",   [MANAGER_RUNNING] = "running",
                 [MANAGER_RELOADING] = "reloading", [MANAGER_DEGRADED] = "degraded",
                 [MANAGER_STOPPING] = "stopping",
         };
@@ -112,7 +112,8 @@ static void manager_update_status(Manager *m) {
                         left++;
                 snprintf(status + n, sizeof status - n, "; stopping, %u worker(s) draining", left);
         } else if (m->state == MANAGER_RELOADING)
-                snprintf(status + n, sizeof status - n, "; reloading (worker %d)", m->rolling_slot + 1);
+                snprintf(status + n, sizeof status - n, "; reloading (worker %d)",
+                         m->rolling_slot + 1);
         else if (backing_off)
                 snprintf(status + n, sizeof status - n,
                          "; degraded: worker %u crash-looping, retry in %.1fs", first_backoff,
@@ -305,10 +306,10 @@ static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
         }
         log_error("worker %u pid %d: %s on its channel, closing it and replacing the worker",
                   c->slot + 1, (int) c->pid,
-                  r == -EPROTO ? "unknown or malformed message"
-                                             : r == -EBADMSG ? "truncated message"
-                                             : r == -EMSGSIZE ? "oversized message"
-                                                               : strerror(-r));
+                  r == -EPROTO     ? "unknown or malformed message"
+                  : r == -EBADMSG  ? "truncated message"
+                  : r == -EMSGSIZE ? "oversized message"
+                                   : strerror(-r));
         sd_event_source_set_enabled(s, SD_EVENT_OFF);
         child_kill(c, "protocol error");
         return 0;
@@ -400,8 +401,8 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         Manager *m = c->manager;
         unsigned slot = c->slot;
         bool was_current = m->slots[slot].current == c;
-        bool clean = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED && si->si_status == 0 &&
-                     !c->kill_reason;
+        bool clean = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED &&
+                     si->si_status == 0 && !c->kill_reason;
         uint64_t served = c->ready_usec ? now(CLOCK_MONOTONIC) - c->ready_usec : 0;
         char how[96];
         int status;
@@ -494,7 +495,8 @@ static int manager_spawn(Manager *m, unsigned slot) {
         if (r >= 0)
                 r = sd_event_add_child(m->event, &c->exit_source, pid, WEXITED, child_on_exit, c);
         if (r < 0) {
-                log_error("worker %u pid %d: cannot watch it: %s", slot + 1, (int) pid, strerror(-r));
+                log_error("worker %u pid %d: cannot watch it: %s", slot + 1, (int) pid,
+                          strerror(-r));
                 kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 child_free(c);
@@ -673,7 +675,8 @@ static void manager_stop(Manager *m, const char *why) {
         sd_notifyf(false, "STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu",
                    (unsigned long long) (timeout + 5 * USEC_PER_SEC));
         for (unsigned i = 0; i < m->n_slots; i++)
-                m->slots[i].respawn_timer = sd_event_source_disable_unref(m->slots[i].respawn_timer);
+                m->slots[i].respawn_timer =
+                        sd_event_source_disable_unref(m->slots[i].respawn_timer);
         for (Child *c = m->children; c; c = c->next)
                 if (c->state == CHILD_STARTING)
                         child_kill(c, "stopping");

@@ -105,9 +105,8 @@ static int on_prepare(sd_event_source *s, void *userdata) {
                 return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
         /* "run again now" must not wait; idle-connection timeouts may be
          * coalesced, which spares a timerfd update on every loop iteration */
-        r = sd_event_source_set_time_accuracy(w->mhd_timer, usec < MHD_TIMER_COARSE_USEC
-                                                                    ? 1
-                                                                    : MHD_TIMER_ACCURACY_USEC);
+        r = sd_event_source_set_time_accuracy(
+                w->mhd_timer, usec < MHD_TIMER_COARSE_USEC ? 1 : MHD_TIMER_ACCURACY_USEC);
         if (r >= 0)
                 r = sd_event_source_set_time(w->mhd_timer, now_usec() + usec);
         if (r < 0)

@@ -138,8 +138,10 @@ static void test_large_file_not_cached(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_hit_returns_same_response, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_rewrite_same_size_invalidates, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_replace_by_rename_invalidates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rewrite_same_size_invalidates, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_replace_by_rename_invalidates, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_deleted_invalidates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_swap_invalidates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_large_file_not_cached, setup, teardown),

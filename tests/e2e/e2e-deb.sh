@@ -8,6 +8,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR
 . "$here/lib.sh"
+# shellcheck source-path=SCRIPTDIR
 . "$here/checks.sh"
 
 src=$(cd "${1:-$here/../..}" && pwd)
