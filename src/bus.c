@@ -372,9 +372,8 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = manager_reload(m);
         if (r < 0 && r != -ESHUTDOWN)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
-                                         "reload refused, the running configuration stays: "
-                                         "%s (details in the service log)",
-                                         strerror(-r));
+                                         "reload refused, the running configuration stays: %s",
+                                         m->reload_error[0] ? m->reload_error : strerror(-r));
         return bus_reply_result(msg, r, error, "cannot reload");
 }
 

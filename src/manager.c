@@ -632,9 +632,11 @@ int manager_reload(Manager *m) {
         r = config_build(&c, m->config_path, m->config_required, m->overrides, m->n_overrides, err);
         if (r < 0) {
                 log_error("reload refused, keeping the running configuration: %s", err);
+                memcpy(m->reload_error, err, sizeof m->reload_error);
                 config_done(&c);
                 return r;
         }
+        m->reload_error[0] = 0;
         for (size_t i = 0; i < c.n_listen && !m->listeners.from_systemd; i++)
                 if (i >= m->config.n_listen || strcmp(c.listen[i], m->config.listen[i]) != 0) {
                         log_warning("reload: listen addresses cannot change while running; "

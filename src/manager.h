@@ -86,6 +86,7 @@ struct Manager {
         uint64_t restarts;
         uint64_t started_realtime_usec;
         char status[256];
+        char reload_error[CONFIG_ERROR_MAX]; /* why the last reload was refused */
 };
 
 /* Builds the manager from a loaded config; the config is moved in. The source

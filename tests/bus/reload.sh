@@ -60,8 +60,8 @@ check "after the refused calls nothing changed" test "$(child_pids)" = "$before"
 
 echo "workers = none-of-your-business" >"$CLUSTERD_CONFIG"
 err=$(dbus_error -- Reload)
-check "Reload with a broken config: refused with Failed ($err)" \
-    eval '[[ "$err" == "org.freedesktop.DBus.Error.Failed: reload refused"* ]]'
+check "Reload with a broken config: refused with Failed, naming file, line and key ($err)" \
+    eval '[[ "$err" == "org.freedesktop.DBus.Error.Failed: reload refused"*"$CLUSTERD_CONFIG:1: workers = '"'"'none-of-your-business'"'"'"* ]]'
 sleep 1
 check "Reload with a broken config: the same pids, still running" \
     test "$(child_pids)/$(mgr_get State)" = "$before/running"
