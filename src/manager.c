@@ -240,6 +240,7 @@ static void child_drain(Child *c, uint64_t timeout_usec) {
 }
 
 static void manager_roll_next(Manager *m);
+static void manager_reload_check_done(Manager *m);
 static int manager_spawn(Manager *m, unsigned slot);
 
 static void child_on_ready(Child *c, const IpcReady *ready) {
@@ -262,6 +263,8 @@ static void child_on_ready(Child *c, const IpcReady *ready) {
         bus_emit_manager_changed(m->bus, "Workers");
         if (m->rolling_slot == (int) c->slot)
                 manager_roll_next(m);
+        else
+                manager_reload_check_done(m);
         manager_update(m);
 }
 
@@ -518,6 +521,21 @@ static bool child_fds_match(const Manager *m, const Child *c) {
         return n == c->n_listen_fds && memcmp(fds, c->listen_fds, n * sizeof *fds) == 0;
 }
 
+/* A reload is over once no slot waits for its replacement and every slot
+ * serves; only then may systemd hear READY=1 again. */
+static void manager_reload_check_done(Manager *m) {
+        if (m->state != MANAGER_RELOADING || m->rolling_slot >= 0 ||
+            manager_workers_serving(m) < m->n_slots)
+                return;
+        log_info("reload finished: %u/%u workers serving", manager_workers_serving(m), m->n_slots);
+        manager_set_state(m, MANAGER_RUNNING);
+        sd_notify(false, "READY=1");
+        if (m->reload_queued) {
+                m->reload_queued = false;
+                (void) manager_reload(m);
+        }
+}
+
 /* Starts the replacement of the next pending slot, or finishes the roll. */
 static void manager_roll_next(Manager *m) {
         m->rolling_slot = -1;
@@ -536,31 +554,24 @@ static void manager_roll_next(Manager *m) {
                 manager_update_status(m);
                 return;
         }
-        if (m->state == MANAGER_RELOADING) {
-                log_info("reload finished: %u/%u workers serving", manager_workers_serving(m),
-                         m->n_slots);
-                manager_set_state(m, MANAGER_RUNNING);
-                sd_notify(false, "READY=1");
-                if (m->reload_queued) {
-                        m->reload_queued = false;
-                        (void) manager_reload(m);
-                }
-        }
+        manager_reload_check_done(m);
         manager_update(m);
 }
 
-static void manager_roll_start(Manager *m, bool all) {
+/* Marks for replacement every slot below all_below, and any slot whose share
+ * of the sockets changed, then starts replacing them one at a time. */
+static void manager_roll_start(Manager *m, unsigned all_below) {
         for (unsigned i = 0; i < m->n_slots; i++) {
                 Child *c = m->slots[i].current;
-                if (all || (c && !child_fds_match(m, c)))
+                if (i < all_below || (c && !child_fds_match(m, c)))
                         m->slots[i].roll_pending = true;
         }
         if (m->rolling_slot < 0)
                 manager_roll_next(m);
 }
 
-/* Moves to `workers` slots: new slots start at once; extra ones drain. Slots
- * whose socket share changed are replaced one at a time. */
+/* Moves to `workers` slots: new slots start at once; extra ones drain. The
+ * caller then rolls the slots whose share of the sockets changed. */
 static int manager_resize(Manager *m, unsigned workers) {
         unsigned old = m->n_slots;
         int r;
@@ -590,7 +601,6 @@ static int manager_resize(Manager *m, unsigned workers) {
         }
         log_info("scaling from %u to %u workers", old, workers);
         bus_emit_manager_changed(m->bus, "WorkersWanted");
-        manager_roll_start(m, false);
         return 0;
 }
 
@@ -599,7 +609,10 @@ int manager_scale(Manager *m, unsigned workers) {
                 return -ESHUTDOWN;
         if (workers < 1 || workers > CONFIG_MAX_WORKERS)
                 return -EINVAL;
-        return manager_resize(m, workers);
+        int r = manager_resize(m, workers);
+        if (r >= 0)
+                manager_roll_start(m, 0);
+        return r;
 }
 
 int manager_restart_worker(Manager *m, unsigned slot) {
@@ -649,8 +662,11 @@ int manager_reload(Manager *m) {
         m->config = c;
         log_setup("manager", m->config.log_level);
         manager_set_state(m, MANAGER_RELOADING);
+        /* slots added by the resize start with the new config already; the
+         * ones that were there before are replaced, each exactly once */
+        unsigned old = m->n_slots;
         r = manager_resize(m, manager_wanted_workers(&m->config));
-        manager_roll_start(m, true);
+        manager_roll_start(m, old < m->n_slots ? old : m->n_slots);
         return r;
 }
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A reload that changes `workers`: the workers that were there are replaced
+# exactly once each, new slots start once, and READY=1 (the end of the
+# reload for systemd) comes only after every worker of the new count serves.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+
+# reload_to N: set workers = N in the config file, SIGHUP, and check the result
+reload_to() {
+        local n=$1 logmark mark ready_at last_ready window replaced
+        logmark=$(wc -l <"$LOG")
+        mark=$(wc -l <"$NOTIFY_OUT")
+        printf 'workers = %s\n' "$n" >"$CONF"
+        kill -HUP "$CD_PID"
+        # shellcheck disable=SC2317 # called through wait_for
+        got_ready() { tail -n +"$((mark + 1))" "$NOTIFY_OUT" | cut -d' ' -f3- | grep -qx 'READY=1'; }
+        wait_for 30 got_ready || die "workers $n: no READY=1 within 30 s of SIGHUP"
+        window=$(tail -n +"$((logmark + 1))" "$LOG")
+
+        check_match "workers $n: the log says the reload finished with $n/$n serving" \
+                "reload finished: $n/$n workers serving" "$window"
+        # READY=1's LOG-BYTES field: how much log existed when it arrived
+        ready_at=$(tail -n +"$((mark + 1))" "$NOTIFY_OUT" | awk '$3 == "READY=1" { print $2; exit }')
+        last_ready=$(grep -boE 'worker [0-9]+ pid [0-9]+ ready on' "$LOG" | tail -n 1 | cut -d: -f1)
+        check_ge "workers $n: READY=1 came after the last worker reported ready" \
+                "$((last_ready + 1))" "$ready_at"
+        check_eq "workers $n: $n worker processes" "$n" "$(count_lines "$(worker_pids)")"
+        replaced=$(grep -oE 'worker [0-9]+ pid [0-9]+ replaced by' <<<"$window" |
+                awk '{ print $2 }' | sort | uniq -c | awk '{ print $1 }' | sort -u | xargs)
+        check_eq "workers $n: each kept worker was replaced exactly once" 1 "$replaced"
+}
+
+make_root
+notify_start
+PORT=$(free_port)
+printf 'workers = 2\n' >"$CONF"
+clusterd_start
+wait_serving 2
+wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
+
+reload_to 3
+check_eq "workers 3: the new worker 3 was started once, not replaced" 1 \
+        "$(grep -cE 'worker 3 pid [0-9]+ started' "$LOG")"
+reload_to 1
+check_eq "site answers after scaling down by reload" 200 "$(http_code "http://127.0.0.1:$PORT/")"
+
+kill -TERM "$CD_PID"
+wait_exit "$CD_PID" 20 || die "clusterd did not stop within 20s"
+check_eq "SIGTERM: exit status 0" 0 "$EXIT_STATUS"
+finish
