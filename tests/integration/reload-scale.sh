@@ -34,7 +34,7 @@ make_root
 notify_start
 PORT=$(free_port)
 printf 'workers = 2\n' >"$CONF"
-clusterd_start
+clusterd_start --log-level info
 wait_serving 2
 wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
 
