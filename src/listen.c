@@ -100,8 +100,40 @@ static int bind_and_add(ListenSet *set, const char *addr) {
         return r;
 }
 
+/* SO_REUSEPORT would let clusterd join a group another process of the same
+ * user already listens with, and silently take part of its traffic. A socket
+ * without SO_REUSEPORT cannot share the port with anyone: if it binds, the
+ * address is free. */
+static int check_address_free(const char *addr) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        _cleanup_close_ int fd = -1;
+        int one = 1;
+
+        if (addr_parse(addr, &ss, &len) < 0)
+                return -EINVAL;
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+                return negative_errno();
+        if (ss.ss_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
                 const char **ret_failed) {
+        for (size_t a = 0; a < n_addrs; a++) {
+                int r = check_address_free(addrs[a]);
+                if (r < 0) {
+                        *ret_failed = addrs[a];
+                        return r;
+                }
+        }
         for (size_t a = 0; a < n_addrs; a++)
                 for (unsigned k = 0; k < (per_address ? per_address : 1); k++) {
                         int r = bind_and_add(set, addrs[a]);
