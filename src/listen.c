@@ -60,10 +60,8 @@ int listen_from_systemd(ListenSet *set) {
         return n;
 }
 
-/* Every socket clusterd binds itself joins its address's SO_REUSEPORT group,
- * so a worker added later (Scale) can get a socket of its own. Only processes
- * of the same user may join such a group. */
-static int bind_one(const char *addr) {
+/* A TCP socket bound to addr, not yet listening. */
+static int bind_socket(const char *addr, bool reuseport) {
         struct sockaddr_storage ss;
         socklen_t len;
         _cleanup_close_ int fd = -1;
@@ -76,28 +74,32 @@ static int bind_one(const char *addr) {
                 return negative_errno();
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
                 return negative_errno();
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
                 return negative_errno();
         if (ss.ss_family == AF_INET6 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
                 return negative_errno();
         if (bind(fd, (struct sockaddr *) &ss, len) < 0)
                 return negative_errno();
-        if (listen(fd, 4096) < 0)
-                return negative_errno();
         return take_fd(&fd);
 }
 
-/* Binds one more SO_REUSEPORT socket on addr and adds it to the set. */
+/* Every socket clusterd binds itself joins its address's SO_REUSEPORT group,
+ * so a worker added later (Scale) can get a socket of its own. Only processes
+ * of the same user may join such a group. */
 static int bind_and_add(ListenSet *set, const char *addr) {
-        int fd = bind_one(addr), r;
+        _cleanup_close_ int fd = bind_socket(addr, true);
+        int r;
 
         if (fd < 0)
                 return fd;
+        if (listen(fd, 4096) < 0)
+                return negative_errno();
         r = set_add(set, fd);
         if (r < 0)
-                close(fd);
-        return r;
+                return r;
+        fd = -1; /* the set owns it now */
+        return 0;
 }
 
 /* SO_REUSEPORT would let clusterd join a group another process of the same
@@ -105,23 +107,11 @@ static int bind_and_add(ListenSet *set, const char *addr) {
  * without SO_REUSEPORT cannot share the port with anyone: if it binds, the
  * address is free. */
 static int check_address_free(const char *addr) {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        _cleanup_close_ int fd = -1;
-        int one = 1;
+        int fd = bind_socket(addr, false);
 
-        if (addr_parse(addr, &ss, &len) < 0)
-                return -EINVAL;
-        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return negative_errno();
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-                return negative_errno();
-        if (ss.ss_family == AF_INET6 &&
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
-                return negative_errno();
-        if (bind(fd, (struct sockaddr *) &ss, len) < 0)
-                return negative_errno();
+                return fd;
+        close(fd);
         return 0;
 }
 
