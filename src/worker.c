@@ -32,6 +32,7 @@ typedef struct Worker {
         HttpServer *http;
         sd_event_source *mhd_timer;
         uint32_t connections_peak; /* since memory was last handed back */
+        uint64_t last_trim_usec;
         bool exiting;
 } Worker;
 
@@ -81,9 +82,42 @@ static void worker_check_drained(Worker *w) {
         worker_exit(w, EXIT_SUCCESS);
 }
 
+/* Each connection's memory pool comes from malloc, which keeps freed memory
+ * in the heap. Hand it back after a burst: when the last connection of at
+ * least TRIM_IDLE_PEAK has gone (checked after every MHD run, at most once
+ * per TRIM_IDLE_INTERVAL_USEC so short-connection traffic that keeps
+ * touching zero does not pay for it), or at a heartbeat once fewer than half
+ * of a large peak remain. */
+#define TRIM_IDLE_PEAK 8u
+#define TRIM_IDLE_INTERVAL_USEC (1 * USEC_PER_SEC)
+#define TRIM_LARGE_PEAK 64u
+
+static void worker_trim_memory(Worker *w, bool idle_only) {
+        uint32_t now = http_server_stats(w->http).connections;
+        bool trim;
+
+        if (now > w->connections_peak) {
+                w->connections_peak = now;
+                return;
+        }
+        if (now == 0 && w->connections_peak >= TRIM_IDLE_PEAK) {
+                uint64_t t = now_usec();
+                trim = t - w->last_trim_usec >= TRIM_IDLE_INTERVAL_USEC;
+                if (trim)
+                        w->last_trim_usec = t;
+        } else
+                trim = !idle_only && w->connections_peak >= TRIM_LARGE_PEAK &&
+                       now < w->connections_peak / 2;
+        if (trim) {
+                malloc_trim(0);
+                w->connections_peak = now;
+        }
+}
+
 static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Worker *w = userdata;
         http_server_run_fd(w->http, fd);
+        worker_trim_memory(w, true);
         worker_check_drained(w);
         return 0;
 }
@@ -91,6 +125,7 @@ static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_mhd_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
         http_server_run(w->http);
+        worker_trim_memory(w, true);
         worker_check_drained(w);
         return 0;
 }
@@ -172,24 +207,11 @@ static int on_ipc(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         }
 }
 
-/* Each connection's memory pool comes from malloc, which keeps freed memory
- * in the heap. After a burst of connections has gone, hand it back. */
-static void worker_trim_memory(Worker *w) {
-        uint32_t now = http_server_stats(w->http).connections;
-
-        if (now > w->connections_peak)
-                w->connections_peak = now;
-        if (w->connections_peak >= 64 && now < w->connections_peak / 2) {
-                malloc_trim(0);
-                w->connections_peak = now;
-        }
-}
-
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
         int r = worker_send_heartbeat(w);
 
-        worker_trim_memory(w);
+        worker_trim_memory(w, false);
 
         if (r < 0 && r != -EAGAIN) {
                 log_error("cannot reach the manager: %s, exiting", strerror(-r));
