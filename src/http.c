@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +35,14 @@ typedef enum Canned {
 typedef struct Conn {
         struct MHD_Connection *mhd;
         bool in_request;
+        bool uncork; /* listed in HttpServer.uncork */
         struct Conn *prev, *next;
 } Conn;
+
+/* MHD 0.9.75 sends a file in pieces of this size and sets TCP_CORK on the
+ * socket when a file takes more than one. See uncork_pending(). */
+#define MHD_SENDFILE_PIECE (128u * 1024u)
+#define UNCORK_MAX 64
 
 struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
@@ -47,6 +55,8 @@ struct HttpServer {
         bool draining;
         HttpStats stats;
         Conn *conns;
+        Conn *uncork[UNCORK_MAX];
+        size_t n_uncork;
         struct MHD_Response *canned[2][_CANNED_MAX];
 };
 
@@ -139,6 +149,54 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         return queue_once(s, c, MHD_HTTP_MOVED_PERMANENTLY, r);
 }
 
+static Conn *conn_of(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
+}
+
+/* TCP_CORK holds back every partly filled segment until the cork comes off.
+ * Over loopback, with 64 KiB segments, that made 1 MiB downloads slow:
+ * alternating wrk -c16 rounds gave a median of 1,681 requests/s corked and
+ * 1,889 uncorked, and p99 fell from 17 to 13 ms. MHD corks before the first
+ * piece of a file that takes several and then believes the socket stays
+ * corked, so taking the cork off once, after the run that sent the first
+ * piece, leaves the rest of the file uncorked. The last piece is still
+ * pushed: MHD sets TCP_NODELAY after it. */
+static void uncork_later(HttpServer *s, struct MHD_Connection *c, uint64_t size) {
+        Conn *conn;
+
+        if (size <= MHD_SENDFILE_PIECE || s->n_uncork >= UNCORK_MAX)
+                return;
+        conn = conn_of(c);
+        if (!conn || conn->uncork)
+                return;
+        conn->uncork = true;
+        s->uncork[s->n_uncork++] = conn;
+}
+
+static void uncork_pending(HttpServer *s) {
+        static const int off = 0;
+
+        for (size_t i = 0; i < s->n_uncork; i++) {
+                Conn *conn = s->uncork[i];
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+                if (ci)
+                        (void) setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+                conn->uncork = false;
+        }
+        s->n_uncork = 0;
+}
+
+static void uncork_forget(HttpServer *s, Conn *conn) {
+        for (size_t i = 0; i < s->n_uncork; i++)
+                if (s->uncork[i] == conn) {
+                        s->uncork[i] = s->uncork[--s->n_uncork];
+                        return;
+                }
+}
+
 /* Large or uncached files: MHD sends them with sendfile and closes fd. */
 static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
                                 const struct stat *st, const char *type) {
@@ -150,6 +208,7 @@ static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
                 return queue_canned(s, c, CANNED_SERVER_ERROR);
         }
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        uncork_later(s, c, (uint64_t) st->st_size);
         return queue_once(s, c, MHD_HTTP_OK, r);
 }
 
@@ -215,10 +274,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         HttpServer *s = cls;
 
         if (!*req_cls) {
-                const union MHD_ConnectionInfo *ci =
-                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-                if (ci && ci->socket_context)
-                        ((Conn *) ci->socket_context)->in_request = true;
+                Conn *conn = conn_of(c);
+                if (conn)
+                        conn->in_request = true;
                 *req_cls = s; /* any non-NULL marker: the next call queues */
                 return MHD_YES;
         }
@@ -240,13 +298,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
         HttpServer *s = cls;
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        Conn *conn = conn_of(c);
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 s->stats.requests++;
-        if (ci && ci->socket_context) {
-                Conn *conn = ci->socket_context;
+        if (conn) {
                 conn->in_request = false;
                 /* while draining, an idle connection should not linger */
                 if (s->draining)
@@ -278,6 +334,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         conn = *socket_context;
         if (!conn)
                 return;
+        if (conn->uncork)
+                uncork_forget(s, conn);
         if (conn->prev)
                 conn->prev->next = conn->next;
         else
@@ -377,11 +435,12 @@ int http_server_epoll_fd(const HttpServer *s, size_t i) {
  * channel and the timers their turn under sustained load. */
 #define RUN_AGAIN_MAX 16
 
-static void daemon_run(struct MHD_Daemon *d) {
+static void daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 MHD_run(d);
+                uncork_pending(s);
                 if (MHD_get_timeout(d, &ms) != MHD_YES || ms != 0)
                         return;
         }
@@ -389,13 +448,13 @@ static void daemon_run(struct MHD_Daemon *d) {
 
 void http_server_run(HttpServer *s) {
         for (size_t i = 0; i < s->n_daemons; i++)
-                daemon_run(s->daemons[i]);
+                daemon_run(s, s->daemons[i]);
 }
 
 void http_server_run_fd(HttpServer *s, int epoll_fd) {
         for (size_t i = 0; i < s->n_daemons; i++)
                 if (s->epoll_fds[i] == epoll_fd) {
-                        daemon_run(s->daemons[i]);
+                        daemon_run(s, s->daemons[i]);
                         return;
                 }
 }

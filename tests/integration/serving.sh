@@ -91,6 +91,31 @@ check_no_match "keep-alive: no response says 'Connection: close'" '^< Connection
 check_eq "keep-alive: one connection for both requests" 1 \
         "$(grep -c 'Connected to' <<<"$verbose" || true)"
 
+# large files go out with sendfile in pieces, corked then uncorked: each
+# arrives whole, also one after another on a kept-alive connection and
+# several at once
+head -c 1048576 /dev/urandom >"$ROOT/big.bin"
+head -c 300001 /dev/urandom >"$ROOT/odd.bin"
+verbose=$(curl -sv -o "$TMP/big1" -o "$TMP/hello1" -o "$TMP/odd1" -o "$TMP/big2" \
+        "$URL/big.bin" "$URL/hello.txt" "$URL/odd.bin" "$URL/big.bin" 2>&1 || true)
+check_eq "large files: four responses on one connection" 1 \
+        "$(grep -c 'Connected to' <<<"$verbose" || true)"
+check_cmd "large files: 1 MiB file intact" cmp -s "$TMP/big1" "$ROOT/big.bin"
+check_cmd "large files: small file after it intact" cmp -s "$TMP/hello1" "$ROOT/hello.txt"
+check_cmd "large files: 300001-byte file intact" cmp -s "$TMP/odd1" "$ROOT/odd.bin"
+check_cmd "large files: 1 MiB file again intact" cmp -s "$TMP/big2" "$ROOT/big.bin"
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+        curl -s -o "$TMP/par$i" "$URL/big.bin" &
+        pids+=($!)
+done
+wait "${pids[@]}"
+intact=0
+for i in 1 2 3 4 5 6 7 8; do
+        cmp -s "$TMP/par$i" "$ROOT/big.bin" && intact=$((intact + 1))
+done
+check_eq "large files: 8 parallel downloads intact" 8 "$intact"
+
 # health
 check_eq "GET /healthz: 200" 200 "$(http_code "$URL/healthz")"
 check_eq "HEAD /healthz: 200" 200 "$(http_code "$URL/healthz" -I)"
