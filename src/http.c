@@ -48,6 +48,8 @@ struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
         int epoll_fds[LISTEN_MAX_PER_WORKER];
         size_t n_daemons;
+        unsigned per_daemon_limit;
+        bool run_again; /* a daemon freed a slot at its limit: see daemon_run() */
         int root_fd;
         unsigned worker_id;
         MimeTable *mime;
@@ -379,7 +381,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
 
         /* connection-limit is per worker; MHD counts per daemon, and the
          * kernel spreads connections evenly over a worker's sockets */
-        unsigned per_daemon_limit = (c->connection_limit + (unsigned) n_fds - 1) / (unsigned) n_fds;
+        s->per_daemon_limit = (c->connection_limit + (unsigned) n_fds - 1) / (unsigned) n_fds;
         for (size_t i = 0; i < n_fds; i++) {
                 /* MHD_USE_TURBO reads a new connection at once instead of a
                  * loop round later, adds it to epoll only once it would
@@ -393,7 +395,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                         on_request, s,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],
                         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
-                        MHD_OPTION_CONNECTION_LIMIT, per_daemon_limit,
+                        MHD_OPTION_CONNECTION_LIMIT, s->per_daemon_limit,
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
@@ -435,18 +437,36 @@ int http_server_epoll_fd(const HttpServer *s, size_t i) {
  * channel and the timers their turn under sustained load. */
 #define RUN_AGAIN_MAX 16
 
+static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
+        const union MHD_DaemonInfo *info =
+                MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        return info && info->num_connections >= s->per_daemon_limit;
+}
+
+/* At its connection limit MHD takes the listening socket out of its epoll
+ * set, and puts it back only at the start of a run. When a connection
+ * closes during a run that began at the limit, nothing would wake the
+ * worker for the connections waiting in the backlog until some other
+ * event came, so such a run is followed by another. */
 static void daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
+                bool was_full = daemon_full(s, d);
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 MHD_run(d);
                 uncork_pending(s);
+                if (was_full && !daemon_full(s, d)) {
+                        if (i + 1 == RUN_AGAIN_MAX)
+                                s->run_again = true; /* the next loop round does it */
+                        continue;
+                }
                 if (MHD_get_timeout(d, &ms) != MHD_YES || ms != 0)
                         return;
         }
 }
 
 void http_server_run(HttpServer *s) {
+        s->run_again = false;
         for (size_t i = 0; i < s->n_daemons; i++)
                 daemon_run(s, s->daemons[i]);
 }
@@ -462,6 +482,11 @@ void http_server_run_fd(HttpServer *s, int epoll_fd) {
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {
         bool any = false;
         uint64_t best = UINT64_MAX;
+
+        if (s->run_again) {
+                *ret_usec = 0;
+                return true;
+        }
 
         for (size_t i = 0; i < s->n_daemons; i++) {
                 MHD_UNSIGNED_LONG_LONG ms;
