@@ -2,6 +2,7 @@
 # A reload that changes `workers`: the workers that were there are replaced
 # exactly once each, new slots start once, and READY=1 (the end of the
 # reload for systemd) comes only after every worker of the new count serves.
+# Both reloads run under ab, and no request may fail.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -38,10 +39,31 @@ clusterd_start --log-level info
 wait_serving 2
 wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
 
+# both reloads run under load; scaling must not cost a single request
+AB_OUT=$TMP/ab.log
+ab -r -s 10 -c 16 -t 12 -n 10000000 "http://127.0.0.1:$PORT/hello.txt" >"$AB_OUT" 2>&1 &
+AB_PID=$!
+track "$AB_PID"
+sleep 0.5
+
 reload_to 3
 check_eq "workers 3: the new worker 3 was started once, not replaced" 1 \
         "$(grep -cE 'worker 3 pid [0-9]+ started' "$LOG")"
 reload_to 1
+if alive "$AB_PID"; then
+        pass "both reloads finished while ab was still running"
+else
+        fail "ab ended before the reloads finished (load too short to tell)"
+fi
+status=0
+wait "$AB_PID" || status=$?
+check_eq "ab exit status" 0 "$status"
+completed=$(awk '/^Complete requests:/ { print $3 }' "$AB_OUT")
+check_ge "ab completed requests under the reloads ($completed)" 1 "${completed:-0}"
+check_match "scaling 2 -> 3 -> 1 under load: Failed requests: 0" '^Failed requests: +0$' \
+        "$(cat "$AB_OUT")"
+check_no_match "scaling 2 -> 3 -> 1 under load: no non-2xx responses" '^Non-2xx responses' \
+        "$(cat "$AB_OUT")"
 check_eq "site answers after scaling down by reload" 200 "$(http_code "http://127.0.0.1:$PORT/")"
 
 kill -TERM "$CD_PID"
