@@ -7,9 +7,10 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 # hold_connections PORT N DIR: opens N keep-alive connections, makes one
 # request on each, then writes DIR/open. It closes one connection when
-# DIR/close-one appears and exits when DIR/done appears.
+# DIR/close-one appears and exits when DIR/done appears or DIR goes away.
+# Run it in the background: the exec makes its pid the one to kill.
 hold_connections() {
-        python3 -c '
+        exec python3 -c '
 import os, socket, sys, time
 port, n, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 conns = []
@@ -25,7 +26,7 @@ for _ in range(n):
     conns.append(s)
 open(os.path.join(d, "open"), "w").close()
 closed = False
-while not os.path.exists(os.path.join(d, "done")):
+while os.path.isdir(d) and not os.path.exists(os.path.join(d, "done")):
     if not closed and os.path.exists(os.path.join(d, "close-one")):
         conns.pop().close()
         closed = True
