@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "mime.h"
 #include "path.h"
+#include "uri.h"
 
 /* Canned answers, built once; the draining set carries "Connection: close". */
 typedef enum Canned {
@@ -43,6 +44,9 @@ typedef struct Conn {
  * socket when a file takes more than one. See uncork_pending(). */
 #define MHD_SENDFILE_PIECE (128u * 1024u)
 #define UNCORK_MAX 64
+
+/* Room for the query string kept by a directory redirect. */
+#define LOCATION_QUERY_MAX 2048
 
 struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
@@ -135,14 +139,48 @@ static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
         return queue_once(s, c, MHD_HTTP_OK, r);
 }
 
-/* "/docs" names a directory: send the client to "/docs/" so relative links work. */
+typedef struct QueryBuilder {
+        char *buf;
+        size_t size, len;
+        bool first;
+        int r;
+} QueryBuilder;
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+        QueryBuilder *q = cls;
+
+        if (q->r >= 0)
+                q->r = uri_append(q->buf, q->size, &q->len, q->first ? "?" : "&");
+        q->first = false;
+        if (q->r >= 0)
+                q->r = uri_append_encoded(q->buf, q->size, &q->len, key, false);
+        if (q->r >= 0 && value) {
+                q->r = uri_append(q->buf, q->size, &q->len, "=");
+                if (q->r >= 0)
+                        q->r = uri_append_encoded(q->buf, q->size, &q->len, value, false);
+        }
+        return q->r >= 0 ? MHD_YES : MHD_NO;
+}
+
+/* "/docs" names a directory: send the client to "/docs/" so relative links
+ * work, keeping the query. MHD hands both over decoded, so they are encoded
+ * again; a query too long for the header is dropped rather than cut. */
 static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connection *c,
                                              const char *url) {
         static const char body[] = "301 Moved Permanently\n";
-        char location[PATH_REQUEST_MAX + 2];
+        char location[3 * PATH_REQUEST_MAX + 2 + LOCATION_QUERY_MAX];
+        QueryBuilder q = { .buf = location, .size = sizeof location, .first = true };
         struct MHD_Response *r;
 
-        snprintf(location, sizeof location, "%s/", url);
+        if (uri_append_encoded(location, sizeof location, &q.len, url, true) < 0 ||
+            uri_append(location, sizeof location, &q.len, "/") < 0)
+                return queue_canned(s, c, CANNED_URI_TOO_LONG);
+        size_t path_len = q.len;
+        (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+        if (q.r < 0)
+                location[path_len] = '\0';
+
         r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
         if (!r)
                 return MHD_NO;

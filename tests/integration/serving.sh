@@ -82,6 +82,14 @@ headers=$(curl -s -D - -o /dev/null "$URL/docs" || true)
 check_match "GET /docs: 301" '^HTTP/1.1 301' "$headers"
 check_eq "GET /docs: Location is /docs/" /docs/ "$(header Location <<<"$headers")"
 check_eq "GET /docs/: 200 (its index.html)" 200 "$(http_code "$URL/docs/")"
+check_eq "GET /docs?x=1&y=a%20b&flag: the redirect keeps the query" '/docs/?x=1&y=a%20b&flag' \
+        "$(curl -s -D - -o /dev/null "$URL/docs?x=1&y=a%20b&flag" | header Location || true)"
+mkdir "$ROOT/my dir"
+printf '<p>spaced</p>\n' >"$ROOT/my dir/index.html"
+check_eq "GET /my%20dir: Location is encoded again" '/my%20dir/' \
+        "$(curl -s -D - -o /dev/null "$URL/my%20dir" | header Location || true)"
+check_cmd "GET /my%20dir, following the redirect: its index.html" \
+        cmp -s <(curl -sL "$URL/my%20dir" || true) "$ROOT/my dir/index.html"
 
 # keep-alive: two requests on one connection
 verbose=$(curl -sv "$URL/" "$URL/hello.txt" 2>&1 >/dev/null || true)
