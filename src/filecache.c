@@ -146,6 +146,7 @@ struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *
                 return NULL;
         }
         MHD_add_response_header(e->response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        MHD_add_response_header(e->response, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         e->is_index = is_index;
         e->dev = st->st_dev;
         e->ino = st->st_ino;

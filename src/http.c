@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "mime.h"
 #include "path.h"
+#include "range.h"
 #include "uri.h"
 
 /* Canned answers, built once; the draining set carries "Connection: close". */
@@ -248,17 +249,63 @@ static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
                 return queue_canned(s, c, CANNED_SERVER_ERROR);
         }
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         uncork_later(s, c, (uint64_t) st->st_size);
         return queue_once(s, c, MHD_HTTP_OK, r);
+}
+
+/* 206: len bytes of the file from start. */
+static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int fd,
+                                   const struct stat *st, const char *type, uint64_t start,
+                                   uint64_t len) {
+        char content_range[80];
+        struct MHD_Response *r;
+
+        r = MHD_create_response_from_fd_at_offset64(len, fd, start);
+        if (!r) {
+                close(fd);
+                return queue_canned(s, c, CANNED_SERVER_ERROR);
+        }
+        snprintf(content_range, sizeof content_range, "bytes %llu-%llu/%llu",
+                 (unsigned long long) start, (unsigned long long) (start + len - 1),
+                 (unsigned long long) st->st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+        uncork_later(s, c, len);
+        return queue_once(s, c, MHD_HTTP_PARTIAL_CONTENT, r);
+}
+
+/* 416, naming the file's size so that the client can ask again. */
+static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection *c,
+                                           const struct stat *st) {
+        static const char body[] = "416 Range Not Satisfiable\n";
+        char content_range[48];
+        struct MHD_Response *r;
+
+        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        snprintf(content_range, sizeof content_range, "bytes */%llu",
+                 (unsigned long long) st->st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
 static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url) {
         char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
         struct MHD_Response *r;
         struct stat st;
-        const char *type;
+        const char *type, *range;
         bool is_index = false;
         int fd;
+
+        /* If-Range would need a validator comparison; the whole file is
+         * always a valid answer to it */
+        range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+        if (range && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE))
+                range = NULL;
 
         fd = path_sanitize(url, rel, sizeof rel);
         if (fd == -ENAMETOOLONG)
@@ -268,7 +315,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
 
         /* draining responses need "Connection: close", which a shared cached
          * response must not get */
-        r = s->draining ? NULL : filecache_lookup(s->cache, s->root_fd, rel, &is_index);
+        r = s->draining || range ? NULL : filecache_lookup(s->cache, s->root_fd, rel, &is_index);
         if (r) {
                 if (is_index && url[strlen(url) - 1] != '/')
                         return redirect_to_directory(s, c, url);
@@ -298,6 +345,21 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         else
                 snprintf(resolved, sizeof resolved, "%s", rel);
         type = mime_table_lookup(s->mime, resolved);
+
+        if (range) {
+                uint64_t start, len;
+
+                switch (range_parse(range, (uint64_t) st.st_size, &start, &len)) {
+                case RANGE_OK:
+                        s->stats.bytes_sent += len;
+                        return queue_range(s, c, fd, &st, type, start, len);
+                case RANGE_UNSATISFIABLE:
+                        close(fd);
+                        return queue_unsatisfiable(s, c, &st);
+                case RANGE_IGNORE:
+                        break;
+                }
+        }
         s->stats.bytes_sent += (uint64_t) st.st_size;
 
         r = s->draining ? NULL : filecache_store(s->cache, rel, resolved, is_index, fd, &st, type);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Serving the document root as a client sees it: status codes, headers,
-# HEAD, redirects, keep-alive, no way out of the root, IPv6.
+# HEAD, redirects, keep-alive, large files, ranges, no way out of the root,
+# IPv6.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -123,6 +124,30 @@ for i in 1 2 3 4 5 6 7 8; do
         cmp -s "$TMP/par$i" "$ROOT/big.bin" && intact=$((intact + 1))
 done
 check_eq "large files: 8 parallel downloads intact" 8 "$intact"
+
+# ranges: one byte range gets 206, a range past the end 416, anything
+# else (several ranges, or If-Range) the whole file; downloads resume
+headers=$(curl -s -D - -o "$TMP/range.out" -r 0-9 "$URL/big.bin" || true)
+check_match "Range 0-9: 206" '^HTTP/1.1 206' "$headers"
+check_eq "Range 0-9: Content-Range" 'bytes 0-9/1048576' "$(header Content-Range <<<"$headers")"
+check_cmd "Range 0-9: the first 10 bytes" cmp -s "$TMP/range.out" <(head -c 10 "$ROOT/big.bin")
+check_cmd "Range 1048570-: the last 6 bytes" \
+        cmp -s <(curl -s -r 1048570- "$URL/big.bin" || true) <(tail -c 6 "$ROOT/big.bin")
+headers=$(curl -s -D - -o "$TMP/range.out" -r -5 "$URL/hello.txt" || true)
+check_eq "Range -5 of a cached small file: Content-Range" 'bytes 6-10/11' \
+        "$(header Content-Range <<<"$headers")"
+check_cmd "Range -5: the last 5 bytes" cmp -s "$TMP/range.out" <(tail -c 5 "$ROOT/hello.txt")
+headers=$(curl -s -D - -o /dev/null -r 5000000- "$URL/big.bin" || true)
+check_match "Range past the end: 416" '^HTTP/1.1 416' "$headers"
+check_eq "Range past the end: Content-Range names the size" 'bytes */1048576' \
+        "$(header Content-Range <<<"$headers")"
+check_eq "two ranges: the whole file, 200" 200 "$(http_code "$URL/hello.txt" -r 0-1,5-6)"
+check_eq "Range with If-Range: the whole file, 200" 200 "$(http_code "$URL/hello.txt" -r 0-3 -H 'If-Range: x')"
+check_eq "files say Accept-Ranges: bytes" bytes \
+        "$(curl -s -D - -o /dev/null "$URL/hello.txt" | header Accept-Ranges || true)"
+head -c 300000 "$ROOT/big.bin" >"$TMP/resumed"
+curl -s -C - -o "$TMP/resumed" "$URL/big.bin" || true
+check_cmd "curl -C - resumes a cut download to the whole file" cmp -s "$TMP/resumed" "$ROOT/big.bin"
 
 # health
 check_eq "GET /healthz: 200" 200 "$(http_code "$URL/healthz")"
