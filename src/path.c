@@ -57,8 +57,7 @@ int path_sanitize(const char *url, char *out, size_t size) {
 /* Where openat2() is missing (kernels before 5.6) or filtered (seccomp
  * profiles such as systemd's RestrictSUIDSGID= answer ENOSYS), walk the path
  * one component at a time with O_NOFOLLOW: stricter, since it refuses every
- * symlink, but it can never leave the root either. rel is sanitized: no "..",
- * no empty components. */
+ * symlink, and refuses "..", so it can never leave the root either. */
 static int open_beneath_by_components(int dir_fd, const char *rel) {
         char buf[PATH_REQUEST_MAX + 16], *save = NULL, *comp, *next;
         int cur = dir_fd;
@@ -68,6 +67,14 @@ static int open_beneath_by_components(int dir_fd, const char *rel) {
         comp = strtok_r(buf, "/", &save);
         while (comp) {
                 next = strtok_r(NULL, "/", &save);
+                /* sanitized paths have no "..", but the walk does not rely on
+                 * it: ".." would climb out of the root like RESOLVE_BENEATH
+                 * forbids, so refuse it with the same error */
+                if (strcmp(comp, "..") == 0) {
+                        if (cur != dir_fd)
+                                close(cur);
+                        return -EXDEV;
+                }
                 int flags = O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
                             (next ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK);
                 int fd = openat(cur, comp, flags);

@@ -106,12 +106,26 @@ static void test_symlinks_refused(void **state) {
         assert_int_equal(path_open(root_fd, "missing", &st, &idx), -ENOENT);
 }
 
+/* path_sanitize never lets ".." through, but the walk must not rely on that:
+ * "../<root's name>/a.txt" leaves the root and comes back to a real file */
+static void test_dotdot_refused(void **state) {
+        struct stat st;
+        bool idx;
+        char back_in[128];
+
+        snprintf(back_in, sizeof back_in, "../%s/a.txt", strrchr(dir, '/') + 1);
+        assert_int_equal(path_open(root_fd, back_in, &st, &idx), -EXDEV);
+        assert_int_equal(path_open(root_fd, "..", &st, &idx), -EXDEV);
+        assert_int_equal(path_open(root_fd, "sub/../../x", &st, &idx), -EXDEV);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_openat2_really_denied),
                 cmocka_unit_test(test_file_opens),
                 cmocka_unit_test(test_directory_index),
                 cmocka_unit_test(test_symlinks_refused),
+                cmocka_unit_test(test_dotdot_refused),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
