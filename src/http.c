@@ -15,6 +15,7 @@
 
 #include "filecache.h"
 #include "listen.h"
+#include "log.h"
 #include "macro.h"
 #include "mime.h"
 #include "path.h"
@@ -165,17 +166,21 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /* "/docs" names a directory: send the client to "/docs/" so relative links
- * work, keeping the query. MHD hands both over decoded, so they are encoded
- * again; a query too long for the header is dropped rather than cut. */
+ * work, keeping the query. The path is the sanitized one, never the raw URL:
+ * "//host" must not become a Location pointing at another host. MHD hands
+ * the query over decoded, so it is encoded again; a query too long for the
+ * header is dropped rather than cut. */
 static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connection *c,
-                                             const char *url) {
+                                             const char *rel) {
         static const char body[] = "301 Moved Permanently\n";
         char location[3 * PATH_REQUEST_MAX + 2 + LOCATION_QUERY_MAX];
         QueryBuilder q = { .buf = location, .size = sizeof location, .first = true };
         struct MHD_Response *r;
 
-        if (uri_append_encoded(location, sizeof location, &q.len, url, true) < 0 ||
-            uri_append(location, sizeof location, &q.len, "/") < 0)
+        if (uri_append(location, sizeof location, &q.len, "/") < 0 ||
+            (strcmp(rel, ".") != 0 &&
+             (uri_append_encoded(location, sizeof location, &q.len, rel, true) < 0 ||
+              uri_append(location, sizeof location, &q.len, "/") < 0)))
                 return queue_canned(s, c, CANNED_URI_TOO_LONG);
         size_t path_len = q.len;
         (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
@@ -298,7 +303,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         struct MHD_Response *r;
         struct stat st;
         const char *type, *range;
-        bool is_index = false;
+        bool is_index = false, ends_in_slash = url[0] && url[strlen(url) - 1] == '/', use_cache;
         int fd;
 
         /* If-Range would need a validator comparison; the whole file is
@@ -314,11 +319,12 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 return queue_canned(s, c, CANNED_FORBIDDEN);
 
         /* draining responses need "Connection: close", which a shared cached
-         * response must not get */
-        r = s->draining || range ? NULL : filecache_lookup(s->cache, s->root_fd, rel, &is_index);
+         * response must not get; a range is cut from the file itself */
+        use_cache = !s->draining && !range;
+        r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index) : NULL;
         if (r) {
-                if (is_index && url[strlen(url) - 1] != '/')
-                        return redirect_to_directory(s, c, url);
+                if (is_index && !ends_in_slash)
+                        return redirect_to_directory(s, c, rel);
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
         }
 
@@ -327,18 +333,24 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         case -ENOENT:
         case -ENOTDIR:
         case -EISDIR:
+        case -ENAMETOOLONG: /* a segment longer than the file system allows */
                 return queue_canned(s, c, CANNED_NOT_FOUND);
         case -EACCES:
         case -EPERM:
         case -EXDEV:
+        case -ENXIO: /* a socket, or a device without a driver */
+        case -ENODEV:
+        case -EOPNOTSUPP:
                 return queue_canned(s, c, CANNED_FORBIDDEN);
         default:
-                if (fd < 0)
+                if (fd < 0) {
+                        log_warning("cannot open '%s' for a request: %s", rel, strerror(-fd));
                         return queue_canned(s, c, CANNED_SERVER_ERROR);
+                }
         }
-        if (is_index && url[strlen(url) - 1] != '/') {
+        if (is_index && !ends_in_slash) {
                 close(fd);
-                return redirect_to_directory(s, c, url);
+                return redirect_to_directory(s, c, rel);
         }
         if (is_index)
                 (void) path_index(rel, resolved, sizeof resolved);
@@ -362,7 +374,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         }
         s->stats.bytes_sent += (uint64_t) st.st_size;
 
-        r = s->draining ? NULL : filecache_store(s->cache, rel, resolved, is_index, fd, &st, type);
+        r = use_cache ? filecache_store(s->cache, rel, resolved, is_index, fd, &st, type) : NULL;
         if (r) {
                 close(fd);
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -418,6 +430,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         Conn *conn;
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                s->stats.connections++;
                 conn = calloc(1, sizeof *conn);
                 if (!conn)
                         return; /* counted anyway; only the drain shortcut is lost */
@@ -427,7 +440,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                         s->conns->prev = conn;
                 s->conns = conn;
                 *socket_context = conn;
-                s->stats.connections++;
                 if (s->draining)
                         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
                 return;

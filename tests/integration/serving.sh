@@ -78,6 +78,11 @@ refused "GET /%2E%2E%2F%2E%2E%2Fetc%2Fpasswd" --path-as-is "$URL/%2E%2E%2F%2E%2E
 refused "GET /passwd-link (symlink to /etc/passwd)" "$URL/passwd-link"
 refused "GET /etc-link/passwd (symlink to /etc)" "$URL/etc-link/passwd"
 
+# names the file system cannot open as files: not found or forbidden, not 500
+check_eq "GET a 300-byte path segment: 404" 404 "$(http_code "$URL/$(printf 'a%.0s' {1..300})")"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$ROOT/a.sock"
+check_eq "GET a Unix socket in the root: 403" 403 "$(http_code "$URL/a.sock")"
+
 # directories
 headers=$(curl -s -D - -o /dev/null "$URL/docs" || true)
 check_match "GET /docs: 301" '^HTTP/1.1 301' "$headers"
@@ -85,6 +90,10 @@ check_eq "GET /docs: Location is /docs/" /docs/ "$(header Location <<<"$headers"
 check_eq "GET /docs/: 200 (its index.html)" 200 "$(http_code "$URL/docs/")"
 check_eq "GET /docs?x=1&y=a%20b&flag: the redirect keeps the query" '/docs/?x=1&y=a%20b&flag' \
         "$(curl -s -D - -o /dev/null "$URL/docs?x=1&y=a%20b&flag" | header Location || true)"
+mkdir "$ROOT/evil.com"
+printf "<p>here</p>\n" >"$ROOT/evil.com/index.html"
+check_eq "GET //evil.com: Location stays on this host" '/evil.com/' \
+        "$(curl -s --path-as-is -D - -o /dev/null "$URL//evil.com" | header Location || true)"
 mkdir "$ROOT/my dir"
 printf '<p>spaced</p>\n' >"$ROOT/my dir/index.html"
 check_eq "GET /my%20dir: Location is encoded again" '/my%20dir/' \
