@@ -82,13 +82,6 @@ uint64_t manager_requests_total(const Manager *m) {
         return n;
 }
 
-Child *manager_find_child(const Manager *m, pid_t pid) {
-        for (Child *c = m->children; c; c = c->next)
-                if (c->pid == pid)
-                        return c;
-        return NULL;
-}
-
 /* ---- talking to systemd ---- */
 
 static void manager_update_status(Manager *m) {
@@ -142,10 +135,14 @@ static void manager_update(Manager *m) {
                 goto out;
         if (m->state == MANAGER_STARTING && serving == m->n_slots) {
                 manager_set_state(m, MANAGER_RUNNING);
-                m->ready_sent = true;
                 log_info("all %u workers serving", m->n_slots);
                 manager_update_status(m);
                 sd_notify(false, "READY=1");
+                if (m->reload_queued) { /* asked for while starting */
+                        m->reload_queued = false;
+                        (void) manager_reload(m);
+                        return;
+                }
         } else if (m->state == MANAGER_RUNNING && serving < m->n_slots && m->rolling_slot < 0)
                 manager_set_state(m, MANAGER_DEGRADED);
         else if (m->state == MANAGER_DEGRADED && serving == m->n_slots)
@@ -253,6 +250,15 @@ static void child_on_ready(Child *c, const IpcReady *ready) {
         log_info("worker %u pid %d ready on %u socket(s)", c->slot + 1, (int) c->pid,
                  ready->listeners);
 
+        /* a child that was itself replaced while it started drains at once;
+         * it must not take the current child of its slot down with it */
+        if (c != m->slots[c->slot].current) {
+                log_info("worker %u pid %d was replaced while it started, draining it", c->slot + 1,
+                         (int) c->pid);
+                child_drain(c, m->config.drain_timeout_usec);
+                manager_update(m);
+                return;
+        }
         /* a replacement is serving: the children it replaces may now drain */
         for (Child *o = m->children; o; o = o->next)
                 if (o != c && o->slot == c->slot && o->state != CHILD_DRAINING) {
@@ -594,6 +600,10 @@ static int manager_resize(Manager *m, unsigned workers) {
                 slot->current = NULL;
                 slot->crashes = 0;
         }
+        /* the slot being rolled is gone: go on with the remaining ones, or the
+         * roll would wait forever for a replacement that was just drained */
+        if (m->rolling_slot >= (int) workers)
+                manager_roll_next(m);
         for (unsigned i = old; i < workers; i++) {
                 m->slots[i] = (Slot) {};
                 if (manager_spawn(m, i) < 0)
@@ -628,7 +638,17 @@ int manager_restart_worker(Manager *m, unsigned slot) {
 }
 
 static unsigned manager_wanted_workers(const Config *c) {
-        return c->workers ? c->workers : cpu_usable("");
+        unsigned n;
+
+        if (c->workers)
+                return c->workers;
+        n = cpu_usable("");
+        if (n > CONFIG_MAX_WORKERS) {
+                log_notice("%u usable CPUs, starting the maximum of %u workers", n,
+                           CONFIG_MAX_WORKERS);
+                n = CONFIG_MAX_WORKERS;
+        }
+        return n;
 }
 
 int manager_reload(Manager *m) {

@@ -78,7 +78,6 @@ struct Manager {
         int rolling_slot; /* slot being replaced by the rolling restart, or -1 */
 
         ManagerState state;
-        bool ready_sent;
         bool reload_queued;
         int exit_status;
 
@@ -110,4 +109,3 @@ unsigned manager_connections(const Manager *m);
 uint64_t manager_requests_total(const Manager *m);
 const char *manager_state_name(ManagerState s);
 const char *child_state_name(ChildState s);
-Child *manager_find_child(const Manager *m, pid_t pid);
