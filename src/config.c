@@ -328,6 +328,12 @@ int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]) {
                 return r;
         }
         r = ini_parse_stream(reader, &lr, line_handler, &lr);
+        if (ferror(lr.f)) { /* inih takes a read error, a directory's EISDIR, for the end */
+                r = errno > 0 ? -errno : -EIO;
+                snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
+                fclose(lr.f);
+                return r;
+        }
         fclose(lr.f);
         if (p.failed)
                 return -EINVAL;

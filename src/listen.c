@@ -149,6 +149,8 @@ static bool fd_has_reuseport(int fd) {
 }
 
 int listen_grow(ListenSet *set, unsigned slots) {
+        size_t n0 = set->n;
+
         if (set->from_systemd)
                 return 0;
         for (unsigned g = 0; g < set->n_groups; g++) {
@@ -162,8 +164,14 @@ int listen_grow(ListenSet *set, unsigned slots) {
                 memcpy(addr, first->addr, sizeof addr);
                 while (listen_group_size(set, g) < slots) {
                         int r = bind_and_add(set, addr);
-                        if (r < 0)
+                        if (r < 0) {
+                                /* all or nothing: a socket kept from a failed
+                                 * grow would take its share of connections
+                                 * with no worker to accept them */
+                                while (set->n > n0)
+                                        close(set->items[--set->n].fd);
                                 return r;
+                        }
                 }
         }
         return 0;

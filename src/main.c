@@ -134,8 +134,13 @@ int main(int argc, char *argv[]) {
                                 argv[optind - 1]);
                         return EXIT_FAILURE;
                 default:
-                        fprintf(stderr, "clusterd: unknown option '%s' (see --help)\n",
-                                argv[optind - 1]);
+                        /* in a group like -zq getopt has not moved on yet */
+                        if (optopt)
+                                fprintf(stderr, "clusterd: unknown option '-%c' (see --help)\n",
+                                        optopt);
+                        else
+                                fprintf(stderr, "clusterd: unknown option '%s' (see --help)\n",
+                                        argv[optind - 1]);
                         return EXIT_FAILURE;
                 }
                 if (n == MAX_OVERRIDES) {

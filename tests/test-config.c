@@ -486,6 +486,16 @@ static void test_load_missing(void **state) {
         assert_string_equal(f->c.root, CONFIG_DEFAULT_ROOT);
 }
 
+/* fopen() opens a directory; the read error must not pass for an empty file */
+static void test_load_directory(void **state) {
+        Fixture *f = *state;
+
+        f->c.workers = 3;
+        assert_int_equal(config_load_file(&f->c, f->dir, f->err), -EISDIR);
+        expect_in_err(f, "Is a directory");
+        assert_int_equal(f->c.workers, 3);
+}
+
 /* ---- config_build ---- */
 
 static void test_build_overrides_win(void **state) {
@@ -658,6 +668,7 @@ int main(void) {
                 T(test_load_syntax_error),
                 T(test_load_long_lines),
                 T(test_load_missing),
+                T(test_load_directory),
                 T(test_build_overrides_win),
                 T(test_build_listen_override_replaces),
                 T(test_build_no_file),

@@ -63,6 +63,10 @@ else
 fi
 refused "unknown option --bogus" "clusterd: unknown option '--bogus' \(see --help\)" \
         "${BASE[@]}" --bogus
+refused "unknown option in a group (-zq)" "clusterd: unknown option '-z' \(see --help\)" \
+        "${BASE[@]}" -zq
+refused "a directory as the config file" "clusterd: $TMP: Is a directory" \
+        --config "$TMP"
 refused "stray argument" "clusterd: unexpected argument 'extra' \(see --help\)" \
         "${BASE[@]}" extra
 refused "--listen nonsense" "clusterd: --listen 'nonsense': expected ADDR:PORT.*" \
