@@ -129,6 +129,20 @@ static int own_cgroup(const char *sysroot, bool v1, char *ret, size_t size) {
         return r;
 }
 
+/* One level up, "/" included: in a container the mount's root is the
+ * container's own cgroup and may hold its quota. False once past "/". */
+static bool cgroup_parent(char *dir) {
+        char *slash = strrchr(dir, '/');
+
+        if (!slash || strcmp(dir, "/") == 0)
+                return false;
+        if (slash == dir)
+                dir[1] = 0;
+        else
+                *slash = 0;
+        return true;
+}
+
 /* Walks from the cgroup to the root, keeping the smallest limit found. */
 static void tighten(unsigned *best, unsigned cpus) {
         if (cpus > 0 && (*best == 0 || cpus < *best))
@@ -141,7 +155,7 @@ int cpu_quota_read(const char *sysroot, unsigned *ret_cpus) {
         bool found = false;
 
         if (own_cgroup(sysroot, false, cg, sizeof cg) == 0) {
-                for (;;) {
+                do {
                         snprintf(path, sizeof path, "%s/sys/fs/cgroup%s/cpu.max", sysroot,
                                  strcmp(cg, "/") == 0 ? "" : cg);
                         if (read_line(path, buf, sizeof buf) == 0 &&
@@ -149,18 +163,14 @@ int cpu_quota_read(const char *sysroot, unsigned *ret_cpus) {
                                 tighten(&best, cpus);
                                 found = true;
                         }
-                        char *slash = strrchr(cg, '/');
-                        if (!slash || slash == cg)
-                                break;
-                        *slash = 0;
-                }
+                } while (cgroup_parent(cg));
         }
         if (!found && own_cgroup(sysroot, true, cg, sizeof cg) == 0) {
                 static const char *const mounts[] = { "cpu,cpuacct", "cpu" };
                 for (size_t m = 0; m < ELEMENTSOF(mounts); m++) {
                         char dir[PATH_MAX];
                         snprintf(dir, sizeof dir, "%s", cg);
-                        for (;;) {
+                        do {
                                 long long q, p;
                                 const char *d = strcmp(dir, "/") == 0 ? "" : dir;
                                 snprintf(path, sizeof path,
@@ -174,11 +184,7 @@ int cpu_quota_read(const char *sysroot, unsigned *ret_cpus) {
                                             cpu_quota_parse_v1(q, p, &cpus) == 0)
                                                 tighten(&best, cpus);
                                 }
-                                char *slash = strrchr(dir, '/');
-                                if (!slash || slash == dir)
-                                        break;
-                                *slash = 0;
-                        }
+                        } while (cgroup_parent(dir));
                 }
         }
         *ret_cpus = best;

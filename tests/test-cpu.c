@@ -212,6 +212,17 @@ static void test_read_v1_nested(void **state) {
         assert_int_equal(quota(root), 2);
 }
 
+static void test_read_v1_container_root(void **state) {
+        const char *root = *state;
+
+        /* in a v1 container the path is the host's, but the mount's root is
+         * the container's own cgroup, where its quota is */
+        put(root, "proc/self/cgroup", "5:cpu,cpuacct:/docker/abc\n");
+        put(root, "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "200000\n");
+        put(root, "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+        assert_int_equal(quota(root), 2);
+}
+
 static void test_read_v1_cpu_only_mount(void **state) {
         const char *root = *state;
 
@@ -328,6 +339,7 @@ int main(void) {
                 SYSROOT_TEST(test_read_v2_root),
                 SYSROOT_TEST(test_read_v1),
                 SYSROOT_TEST(test_read_v1_nested),
+                SYSROOT_TEST(test_read_v1_container_root),
                 SYSROOT_TEST(test_read_v1_cpu_only_mount),
                 SYSROOT_TEST(test_read_v1_not_cpuacct),
                 SYSROOT_TEST(test_read_none),
