@@ -35,19 +35,20 @@ calls=("Scale uint32:3" "Scale uint32:1" "Reload" "RestartWorker uint32:1")
 for call in "${calls[@]}"; do
     # shellcheck disable=SC2086
     err=$(dbus_error as_nobody -- $call)
-    check "uid 65534: $call refused with AccessDenied (${err:0:90}...)" \
-        eval '[[ "$err" == "org.freedesktop.DBus.Error.AccessDenied: "* ]]'
+    # "Rejected send message" is the bus daemon's wording: the policy refused,
+    # not clusterd's own check (access-service.sh covers that one)
+    check "uid 65534: $call refused by the bus policy (${err:0:90}...)" \
+        eval '[[ "$err" == "org.freedesktop.DBus.Error.AccessDenied: "* &&
+            "$err" == *"Rejected send message"* ]]'
 done
 msg=$(nobody_bctl call io.clusterd1 /io/clusterd1 io.clusterd1.Manager Scale u 3 2>&1)
 check "uid 65534: busctl call Scale 3 fails ($msg)" eval '[[ "$msg" == *"Access denied"* ]]'
 msg=$(nobody_bctl set-property io.clusterd1 /io/clusterd1 io.clusterd1.Manager WorkersWanted u 3 2>&1)
-check "uid 65534: set-property is refused too ($msg)" eval '[[ -n "$msg" ]]'
+check "uid 65534: set-property is refused too ($msg)" eval '[[ "$msg" == *"Access denied"* ]]'
 
 sleep 1 # anything that was wrongly started would show by now
 check "nothing changed: the same pids ($pids)" test "$(child_pids)" = "$pids"
 check "nothing changed: WorkersWanted is still $wanted, State running" \
     test "$(mgr_get WorkersWanted)/$(mgr_get State)" = "$wanted/running"
-check "nothing reached the manager (no \"bus: uid\" line in its log)" \
-    eval '! grep -q "bus: uid" "$TMP/clusterd.log"'
 
 finish

@@ -38,6 +38,7 @@ PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 clusterd_start --workers 1 --connection-limit 4 --connection-timeout 60
 wait_serving 1
+WORKER=$(worker_pids)
 
 HOLD=$TMP/hold
 mkdir -p "$HOLD"
@@ -65,7 +66,7 @@ check_eq "one connection closed: the waiting request gets 200" 200 "$(cat "$TMP/
 check_cmd "one connection closed: the waiting request gets the file" \
         cmp -s "$TMP/waiting.out" "$ROOT/hello.txt"
 check_le "one connection closed: answered within 2 s (ms)" 2000 "$elapsed"
-check_cmd "the worker never exited" alive "$CD_PID"
+check_eq "the worker never exited (pid $WORKER)" "$WORKER" "$(worker_pids)"
 
 touch "$HOLD/done"
 wait "$HOLD_PID" || true

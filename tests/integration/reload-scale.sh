@@ -6,9 +6,10 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
-# reload_to N: set workers = N in the config file, SIGHUP, and check the result
+# reload_to N KEPT: set workers = N in the config file, SIGHUP, and check the
+# result; KEPT lists the worker ids that exist both before and after
 reload_to() {
-        local n=$1 logmark mark ready_at last_ready window replaced
+        local n=$1 kept=$2 logmark mark ready_at last_ready window replaced
         logmark=$(wc -l <"$LOG")
         mark=$(wc -l <"$NOTIFY_OUT")
         printf 'workers = %s\n' "$n" >"$CONF"
@@ -28,7 +29,10 @@ reload_to() {
         check_eq "workers $n: $n worker processes" "$n" "$(count_lines "$(worker_pids)")"
         replaced=$(grep -oE 'worker [0-9]+ pid [0-9]+ replaced by' <<<"$window" |
                 awk '{ print $2 }' | sort | uniq -c | awk '{ print $1 }' | sort -u | xargs)
-        check_eq "workers $n: each kept worker was replaced exactly once" 1 "$replaced"
+        check_eq "workers $n: no kept worker was replaced twice" 1 "$replaced"
+        check_eq "workers $n: every kept worker was replaced" "$kept" \
+                "$(grep -oE 'worker [0-9]+ pid [0-9]+ replaced by' <<<"$window" |
+                        awk '{ print $2 }' | sort -nu | xargs)"
 }
 
 make_root
@@ -46,10 +50,10 @@ AB_PID=$!
 track "$AB_PID"
 sleep 0.5
 
-reload_to 3
+reload_to 3 "1 2"
 check_eq "workers 3: the new worker 3 was started once, not replaced" 1 \
         "$(grep -cE 'worker 3 pid [0-9]+ started' "$LOG")"
-reload_to 1
+reload_to 1 "1"
 if alive "$AB_PID"; then
         pass "both reloads finished while ab was still running"
 else
