@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${1:-$here/../..}" && pwd)
 e2e_init
 for t in meson ninja; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t is missing"; exit 77; }
+	command -v "$t" >/dev/null || e2e_cannot_run "$t is missing"
 done
 
 say "building $src with --prefix=/usr"

@@ -20,17 +20,26 @@ E2E_T0=$SECONDS
 
 say() { printf '# %s\n' "$*"; }
 
-# Skips (exit 77, meson's "skipped") when the machine cannot run the test.
+# Skips (exit 77, meson's "skipped") when the machine cannot run the test;
+# with E2E_REQUIRED=1 (as .ci/run sets it) that is a failure instead, so CI
+# cannot pass without the end-to-end tests.
+e2e_cannot_run() {
+	if [[ ${E2E_REQUIRED:-} == 1 ]]; then
+		echo "FAIL (E2E_REQUIRED=1): $*"
+		exit 1
+	fi
+	echo "SKIP: $*"
+	exit 77
+}
+
 e2e_require() {
 	if ((EUID != 0)); then
-		echo "SKIP: needs root (mounts an overlay, boots a container)"
-		exit 77
+		e2e_cannot_run "needs root (mounts an overlay, boots a container)"
 	fi
 	local t
 	for t in systemd-nspawn nsenter mount curl; do
 		if ! command -v "$t" >/dev/null; then
-			echo "SKIP: $t is missing (package systemd-container / util-linux / curl)"
-			exit 77
+			e2e_cannot_run "$t is missing (package systemd-container / util-linux / curl)"
 		fi
 	done
 }

@@ -6,8 +6,10 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 # refused DESC EXPECTED-REGEX ARGS...: clusterd ARGS must fail at once with one
-# stderr line matching EXPECTED-REGEX (anchored), print nothing on stdout and
-# leave the port unbound
+# stderr line matching EXPECTED-REGEX (anchored) and print nothing on stdout.
+# The port is held by a plain listener meanwhile: a clusterd that tried to
+# bind before it checked its input would fail with "Address already in use"
+# instead, and not match.
 refused() {
         local desc=$1 want=$2 status=0 out err lines
         shift 2
@@ -21,8 +23,6 @@ refused() {
                 fail "$desc: expected one line on stderr and none on stdout, got $lines: '$(tr '\n' '|' <<<"$err$out")'"
         elif ! grep -Eqx -- "$want" <<<"$err"; then
                 fail "$desc: expected /$want/, got '$err'"
-        elif port_open 127.0.0.1 "$PORT"; then
-                fail "$desc: the port was bound anyway"
         else
                 pass "$desc: exit $status, '$err'"
         fi
@@ -30,6 +30,16 @@ refused() {
 
 make_root
 PORT=$(free_port)
+python3 -c '
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+open(sys.argv[2], "w").close()
+while os.path.exists(sys.argv[2]):
+    time.sleep(0.1)' "$PORT" "$TMP/holding" &
+track "$!"
+wait_for 5 test -e "$TMP/holding" || die "could not hold port $PORT"
 EMPTY=$TMP/empty.conf
 : >"$EMPTY"
 BASE=(--config "$EMPTY" --root "$ROOT")
