@@ -2,6 +2,7 @@
 #include "ipc.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -66,7 +67,8 @@ int ipc_decode(const void *buf, size_t n, IpcMessage *ret) {
                 return -EPROTO;
         memset(ret, 0, sizeof *ret);
         ret->hdr = h;
-        memcpy(&ret->ready, (const char *) buf + sizeof h, h.len);
+        /* the payload is whichever union member the type names */
+        memcpy((char *) ret + offsetof(IpcMessage, ready), (const char *) buf + sizeof h, h.len);
         return 0;
 }
 
@@ -90,8 +92,6 @@ int ipc_recv(int fd, IpcMessage *ret) {
                 return errno == EINTR ? -EAGAIN : negative_errno();
         if (n == 0)
                 return 0;
-        if ((size_t) n > IPC_MESSAGE_MAX)
-                return -EMSGSIZE;
         int r = ipc_decode(buf, (size_t) n, ret);
         return r < 0 ? r : 1;
 }

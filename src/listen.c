@@ -142,12 +142,6 @@ size_t listen_group_size(const ListenSet *set, unsigned g) {
         return n;
 }
 
-static bool fd_has_reuseport(int fd) {
-        int v = 0;
-        socklen_t len = sizeof v;
-        return getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &len) == 0 && v;
-}
-
 int listen_grow(ListenSet *set, unsigned slots) {
         size_t n0 = set->n;
 
@@ -158,7 +152,7 @@ int listen_grow(ListenSet *set, unsigned slots) {
                 for (size_t i = 0; i < set->n && !first; i++)
                         if (set->items[i].group == g)
                                 first = &set->items[i];
-                if (!first || !fd_has_reuseport(first->fd))
+                if (!first)
                         continue;
                 char addr[ADDR_STRLEN];
                 memcpy(addr, first->addr, sizeof addr);

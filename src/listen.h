@@ -32,8 +32,9 @@ int listen_from_systemd(ListenSet *set);
 int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
                 const char **ret_failed);
 
-/* Adds one more SO_REUSEPORT socket to every group that is already per-slot,
- * so a new slot gets sockets of its own. No-op for shared groups. */
+/* Binds more SO_REUSEPORT sockets in every group until each has one per slot,
+ * so a new slot gets sockets of its own; all or nothing. No-op for sockets
+ * from systemd. */
 int listen_grow(ListenSet *set, unsigned slots);
 
 /* The fds worker slot `slot` of `n_slots` serves. In a group of one shared

@@ -1,9 +1,10 @@
-/* Small helpers shared by every module: cleanup attributes and time units. */
+/* Small helpers shared by every module: cleanup attributes, time units and clocks. */
 #pragma once
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -29,6 +30,13 @@ static inline int take_fd(int *fd) {
         int r = *fd;
         *fd = -1;
         return r;
+}
+
+/* The time of clock in microseconds. */
+static inline uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 static inline int negative_errno(void) {

@@ -31,12 +31,6 @@
 #define STABLE_USEC (10 * USEC_PER_SEC)
 #define CHECK_INTERVAL_USEC (250 * USEC_PER_MSEC)
 
-static uint64_t now(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 const char *manager_state_name(ManagerState s) {
         static const char *const names[] = {
                 [MANAGER_STARTING] = "starting",   [MANAGER_RUNNING] = "running",
@@ -246,7 +240,7 @@ static void child_on_ready(Child *c, const IpcReady *ready) {
         if (c->state != CHILD_STARTING)
                 return;
         c->state = CHILD_SERVING;
-        c->ready_usec = now(CLOCK_MONOTONIC);
+        c->ready_usec = now_usec(CLOCK_MONOTONIC);
         log_info("worker %u pid %d ready on %u socket(s)", c->slot + 1, (int) c->pid,
                  ready->listeners);
 
@@ -291,7 +285,7 @@ static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                         r = -EPROTO;
                         break;
                 }
-                c->last_seen_usec = now(CLOCK_MONOTONIC);
+                c->last_seen_usec = now_usec(CLOCK_MONOTONIC);
                 if (msg.hdr.type == IPC_READY)
                         child_on_ready(c, &msg.ready);
                 else if (msg.hdr.type == IPC_HEARTBEAT)
@@ -412,7 +406,7 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         bool was_current = m->slots[slot].current == c;
         bool clean = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED &&
                      si->si_status == 0 && !c->kill_reason;
-        uint64_t served = c->ready_usec ? now(CLOCK_MONOTONIC) - c->ready_usec : 0;
+        uint64_t served = c->ready_usec ? now_usec(CLOCK_MONOTONIC) - c->ready_usec : 0;
         char how[96];
         int status;
 
@@ -494,8 +488,8 @@ static int manager_spawn(Manager *m, unsigned slot) {
                 .pid = pid,
                 .fd = sv[0],
                 .state = CHILD_STARTING,
-                .started_usec = now(CLOCK_MONOTONIC),
-                .started_realtime_usec = now(CLOCK_REALTIME),
+                .started_usec = now_usec(CLOCK_MONOTONIC),
+                .started_realtime_usec = now_usec(CLOCK_REALTIME),
                 .n_listen_fds = n_fds,
         };
         c->last_seen_usec = c->started_usec;
@@ -743,7 +737,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        uint64_t t = now(CLOCK_MONOTONIC);
+        uint64_t t = now_usec(CLOCK_MONOTONIC);
 
         for (Child *c = m->children; c; c = c->next) {
                 if (c->kill_reason || t - c->last_seen_usec <= m->config.heartbeat_timeout_usec)
@@ -774,7 +768,7 @@ int manager_new(Config *take_config, const char *config_path, bool config_requir
         m->n_overrides = n_overrides;
         m->rolling_slot = -1;
         m->state = MANAGER_STARTING;
-        m->started_realtime_usec = now(CLOCK_REALTIME);
+        m->started_realtime_usec = now_usec(CLOCK_REALTIME);
         *ret = m;
         return 0;
 }

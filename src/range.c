@@ -37,9 +37,7 @@ RangeResult range_parse(const char *value, uint64_t size, uint64_t *start, uint6
         p += 6;
         skip_spaces(&p);
         has_first = parse_number(&p, &first);
-        if (!has_first && (*p < '0' || *p > '9') && *p != '-')
-                return RANGE_IGNORE;
-        if (*p != '-')
+        if (*p != '-') /* not a range, or a number too large */
                 return RANGE_IGNORE;
         p++;
         has_last = parse_number(&p, &last);

@@ -36,12 +36,6 @@ typedef struct Worker {
         bool exiting;
 } Worker;
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static uint64_t rss_bytes(void) {
         unsigned long long size, resident;
         FILE *f = fopen("/proc/self/statm", "re");
@@ -101,7 +95,7 @@ static void worker_trim_memory(Worker *w, bool idle_only) {
                 return;
         }
         if (now == 0 && w->connections_peak >= TRIM_IDLE_PEAK) {
-                uint64_t t = now_usec();
+                uint64_t t = now_usec(CLOCK_MONOTONIC);
                 trim = t - w->last_trim_usec >= TRIM_IDLE_INTERVAL_USEC;
                 if (trim)
                         w->last_trim_usec = t;
@@ -143,7 +137,7 @@ static int on_prepare(sd_event_source *s, void *userdata) {
         r = sd_event_source_set_time_accuracy(
                 w->mhd_timer, usec < MHD_TIMER_COARSE_USEC ? 1 : MHD_TIMER_ACCURACY_USEC);
         if (r >= 0)
-                r = sd_event_source_set_time(w->mhd_timer, now_usec() + usec);
+                r = sd_event_source_set_time(w->mhd_timer, now_usec(CLOCK_MONOTONIC) + usec);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_ONESHOT);
@@ -163,8 +157,9 @@ static int worker_drain(Worker *w, uint64_t timeout_usec) {
                 return 0;
         log_info("draining, %u connection(s) open", http_server_stats(w->http).connections);
         http_server_drain(w->http);
-        int r = sd_event_add_time(w->event, NULL, CLOCK_MONOTONIC, now_usec() + timeout_usec, 0,
-                                  on_drain_deadline, w);
+        int r = sd_event_add_time(w->event, NULL, CLOCK_MONOTONIC,
+                                  now_usec(CLOCK_MONOTONIC) + timeout_usec, 0, on_drain_deadline,
+                                  w);
         if (r < 0)
                 return r;
         worker_check_drained(w);
