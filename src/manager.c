@@ -631,6 +631,16 @@ int manager_restart_worker(Manager *m, unsigned slot) {
         return 0;
 }
 
+/* Workers serve every file as application/octet-stream without the MIME
+ * table, which browsers download instead of showing: say so once, here,
+ * rather than in every worker. */
+static void manager_check_mime_types(const Config *c) {
+        if (access(c->mime_types, R_OK) < 0)
+                log_warning("mime-types '%s': %s; every file is served as "
+                            "application/octet-stream",
+                            c->mime_types, strerror(errno));
+}
+
 static unsigned manager_wanted_workers(const Config *c) {
         unsigned n;
 
@@ -674,6 +684,7 @@ int manager_reload(Manager *m) {
         log_info("reloading: replacing workers one at a time");
         config_done(&m->config);
         m->config = c;
+        manager_check_mime_types(&m->config);
         log_setup("manager", m->config.log_level);
         manager_set_state(m, MANAGER_RELOADING);
         /* slots added by the resize start with the new config already; the
@@ -862,6 +873,7 @@ int manager_run(Manager *m) {
         m->bus = bus_open(m);
         log_info("clusterd %s starting %u worker(s), root %s", CLUSTERD_VERSION, m->n_slots,
                  m->config.root);
+        manager_check_mime_types(&m->config);
         sd_notify(false, "STATUS=starting workers");
 
         for (unsigned i = 0; i < m->n_slots; i++)

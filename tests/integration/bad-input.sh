@@ -106,6 +106,14 @@ refused "config: syntax error (names file and line)" "clusterd: $TMP/syntax.conf
 refused "--config naming a missing file" "clusterd: $TMP/missing.conf: No such file or directory" \
         --config "$TMP/missing.conf" --root "$ROOT"
 
+# a missing MIME table is not fatal (files go out as octet-stream), but the
+# manager says so at start
+MIME_PORT=$(free_port)
+warned=$(timeout 3 "$CLUSTERD" "${BASE[@]}" --listen "127.0.0.1:$MIME_PORT" --workers 1 \
+        --mime-types "$TMP/no-such.types" 2>&1 || true)
+check_match "missing --mime-types: a warning naming the file" \
+        "mime-types '$TMP/no-such.types': No such file or directory" "$warned"
+
 # the command line wins over the file, and a good file is accepted
 printf '[clusterd]\nworkers = 3\ndrain-timeout = 5s\n' >"$TMP/good.conf"
 check_match "config: a good file is read (--check-config)" '^drain-timeout = 5000ms$' \
