@@ -179,13 +179,13 @@ size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, in
                 return 0;
         for (unsigned g = 0; g < set->n_groups; g++) {
                 size_t size = listen_group_size(set, g), seen = 0;
-                for (size_t i = 0; i < set->n && n < max; i++) {
+                for (size_t i = 0; i < set->n; i++) {
                         if (set->items[i].group != g)
                                 continue;
                         size_t k = seen++;
                         bool mine = size >= n_slots ? k % n_slots == slot : k == slot % size;
-                        if (mine)
-                                ret[n++] = set->items[i].fd;
+                        if (mine && n++ < max)
+                                ret[n - 1] = set->items[i].fd;
                 }
         }
         return n;

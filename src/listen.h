@@ -41,7 +41,8 @@ int listen_grow(ListenSet *set, unsigned slots);
  * socket every slot gets it; in a group of k sockets the slot gets each socket
  * whose index i satisfies i mod n_slots == slot (and socket slot mod k when
  * there are fewer sockets than slots), so every socket always has a worker.
- * Returns how many were written to ret (at most max). */
+ * Writes at most max to ret and returns how many the slot should serve, which
+ * may be more. */
 size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, int *ret, size_t max);
 
 /* How many sockets group g holds. */

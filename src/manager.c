@@ -458,6 +458,13 @@ static int manager_spawn(Manager *m, unsigned slot) {
                 log_error("worker %u: no listening socket to serve", slot + 1);
                 return -ENOTSOCK;
         }
+        if (n_fds > ELEMENTSOF(fds)) {
+                /* connections hashed to the others would wait unanswered */
+                log_warning("worker %u: serves only %zu of its %zu sockets; use fewer sockets "
+                            "or more workers",
+                            slot + 1, ELEMENTSOF(fds), n_fds);
+                n_fds = ELEMENTSOF(fds);
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = negative_errno();
                 log_error("worker %u: socketpair: %s", slot + 1, strerror(-r));
@@ -479,7 +486,11 @@ static int manager_spawn(Manager *m, unsigned slot) {
 
         c = calloc(1, sizeof *c);
         if (!c) {
-                close(sv[0]); /* the child exits on EOF */
+                log_error("worker %u pid %d: out of memory to track it, stopping it", slot + 1,
+                          (int) pid);
+                kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                close(sv[0]);
                 return -ENOMEM;
         }
         *c = (Child) {
@@ -518,6 +529,8 @@ static int manager_spawn(Manager *m, unsigned slot) {
 static bool child_fds_match(const Manager *m, const Child *c) {
         int fds[LISTEN_MAX_PER_WORKER];
         size_t n = listen_for_slot(&m->listeners, c->slot, m->n_slots, fds, ELEMENTSOF(fds));
+        if (n > ELEMENTSOF(fds))
+                n = ELEMENTSOF(fds);
         return n == c->n_listen_fds && memcmp(fds, c->listen_fds, n * sizeof *fds) == 0;
 }
 
