@@ -98,9 +98,11 @@ static void manager_update_status(Manager *m) {
                 for (Child *c = m->children; c; c = c->next)
                         left++;
                 snprintf(status + n, sizeof status - n, "; stopping, %u worker(s) draining", left);
-        } else if (m->state == MANAGER_RELOADING)
+        } else if (m->state == MANAGER_RELOADING && m->rolling_slot >= 0)
                 snprintf(status + n, sizeof status - n, "; reloading (worker %d)",
                          m->rolling_slot + 1);
+        else if (m->state == MANAGER_RELOADING)
+                snprintf(status + n, sizeof status - n, "; reloading");
         else if (backing_off)
                 snprintf(status + n, sizeof status - n,
                          "; degraded: worker %u crash-looping, retry in %.1fs", first_backoff,
