@@ -1,0 +1,162 @@
+/* Validators for static files and the preconditions that compare with them.
+ * Dates go through strftime/strptime in the C locale, which clusterd never
+ * leaves, and timegm. */
+#include "conditional.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int cond_format_date(time_t t, char *buf, size_t size) {
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm))
+                return -EOVERFLOW;
+        if (strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+                return -ENOBUFS;
+        return 0;
+}
+
+int cond_parse_date(const char *s, time_t *ret) {
+        static const char *const formats[] = {
+                "%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate */
+                "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
+                "%a %b %e %H:%M:%S %Y",      /* asctime */
+        };
+
+        for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+                struct tm tm = { 0 };
+                const char *end = strptime(s, formats[i], &tm);
+                if (!end || *end != '\0')
+                        continue;
+                time_t t = timegm(&tm);
+                if (t == (time_t) -1)
+                        return -EINVAL;
+                *ret = t;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int cond_format_etag(const struct stat *st, char *buf, size_t size) {
+        int n = snprintf(buf, size, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx\"",
+                         (uint64_t) st->st_ino, (uint64_t) st->st_size,
+                         (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec);
+        if (n < 0 || (size_t) n >= size)
+                return -ENOBUFS;
+        return 0;
+}
+
+int cond_validators_from_stat(const struct stat *st, CondValidators *ret) {
+        int r;
+
+        r = cond_format_etag(st, ret->etag, sizeof ret->etag);
+        if (r < 0)
+                return r;
+        r = cond_format_date(st->st_mtim.tv_sec, ret->last_modified, sizeof ret->last_modified);
+        if (r < 0)
+                return r;
+        ret->mtime = st->st_mtim.tv_sec;
+        return 0;
+}
+
+static void skip_ows(const char **p) {
+        while (**p == ' ' || **p == '\t')
+                (*p)++;
+}
+
+static bool is_etagc(unsigned char c) {
+        return c == 0x21 || (c >= 0x23 && c != 0x7f);
+}
+
+/* One entity-tag at *p: its opaque-tag (quotes included) as *ret_tag,
+ * *ret_len, and whether it is weak. -EINVAL when there is none. */
+static int etag_next(const char **p, const char **ret_tag, size_t *ret_len, bool *ret_weak) {
+        const char *q = *p;
+        bool weak = false;
+
+        if (q[0] == 'W' && q[1] == '/') {
+                weak = true;
+                q += 2;
+        }
+        if (*q != '"')
+                return -EINVAL;
+        const char *start = q++;
+        while (is_etagc((unsigned char) *q))
+                q++;
+        if (*q != '"')
+                return -EINVAL;
+        q++;
+        *ret_tag = start;
+        *ret_len = (size_t) (q - start);
+        *ret_weak = weak;
+        *p = q;
+        return 0;
+}
+
+int cond_etag_list_match(const char *list, const char *etag) {
+        const char *p = list;
+        size_t etag_len = strlen(etag);
+        bool match = false;
+
+        skip_ows(&p);
+        if (*p == '*') {
+                p++;
+                skip_ows(&p);
+                return *p == '\0' ? 1 : -EINVAL;
+        }
+        /* the whole list is checked: a malformed one matches nothing */
+        for (;;) {
+                const char *tag;
+                size_t len;
+                bool weak;
+
+                /* empty elements are allowed in a list (RFC 9110, 5.6.1) */
+                while (*p == ',' || *p == ' ' || *p == '\t')
+                        p++;
+                if (*p == '\0')
+                        break;
+                if (etag_next(&p, &tag, &len, &weak) < 0)
+                        return -EINVAL;
+                if (len == etag_len && memcmp(tag, etag, len) == 0)
+                        match = true;
+                skip_ows(&p);
+                if (*p != ',' && *p != '\0')
+                        return -EINVAL;
+        }
+        return match;
+}
+
+bool cond_if_range_holds(const char *value, const CondValidators *v) {
+        const char *p = value;
+        const char *tag;
+        size_t len;
+        bool weak;
+        time_t t;
+
+        /* RFC 9110, 13.1.5: a DQUOTE among the first three characters
+         * makes it an entity-tag */
+        if (value[0] == '"' || (value[0] == 'W' && value[1] == '/')) {
+                if (etag_next(&p, &tag, &len, &weak) < 0 || *p != '\0' || weak)
+                        return false;
+                return len == strlen(v->etag) && memcmp(tag, v->etag, len) == 0;
+        }
+        return cond_parse_date(value, &t) >= 0 && t == v->mtime;
+}
+
+CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t now) {
+        time_t since;
+
+        if (req->if_none_match) {
+                if (cond_etag_list_match(req->if_none_match, v->etag) > 0)
+                        return COND_NOT_MODIFIED;
+        } else if (req->if_modified_since && cond_parse_date(req->if_modified_since, &since) >= 0 &&
+                   since <= now && v->mtime <= since)
+                return COND_NOT_MODIFIED;
+
+        if (req->has_range && req->if_range && !cond_if_range_holds(req->if_range, v))
+                return COND_SEND_WHOLE;
+        return COND_SEND;
+}

@@ -1,0 +1,65 @@
+/* Conditional requests (RFC 9110, sections 8.8 and 13): a file's validators,
+ * ETag and Last-Modified, and what If-None-Match, If-Modified-Since and
+ * If-Range make of them. Pure functions: no I/O, no logging. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* '"' + 16 + '-' + 16 + '-' + 16 + '.' + 8 + '"' + NUL, rounded up */
+#define COND_ETAG_MAX 80
+/* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL, with room for a 5-digit year */
+#define COND_DATE_MAX 32
+
+/* What the answer to one file says about its version. */
+typedef struct CondValidators {
+        time_t mtime;                      /* whole seconds, as Last-Modified says */
+        char etag[COND_ETAG_MAX];          /* strong, quoted */
+        char last_modified[COND_DATE_MAX]; /* IMF-fixdate */
+} CondValidators;
+
+/* The request's conditional headers, NULL when absent. */
+typedef struct CondRequest {
+        const char *if_none_match;
+        const char *if_modified_since;
+        const char *if_range;
+        bool has_range;
+} CondRequest;
+
+typedef enum CondResult {
+        COND_NOT_MODIFIED, /* 304, validators only */
+        COND_SEND,         /* 200, or 206 if the Range is satisfiable */
+        COND_SEND_WHOLE,   /* 200: If-Range failed, the Range is ignored */
+} CondResult;
+
+/* IMF-fixdate of t into buf. -EOVERFLOW when t has no broken-down time,
+ * -ENOBUFS when buf is too small. Needs the C locale for LC_TIME. */
+int cond_format_date(time_t t, char *buf, size_t size);
+
+/* An HTTP-date in any of the three forms RFC 9110 (5.6.7) has recipients
+ * accept: IMF-fixdate, RFC 850 and asctime. -EINVAL when it is none. */
+int cond_parse_date(const char *s, time_t *ret);
+
+/* The strong ETag of a file: inode, size and mtime to the nanosecond, so a
+ * rewrite, a replacement by rename and a touch each give a new one.
+ * -ENOBUFS when buf is too small. */
+int cond_format_etag(const struct stat *st, char *buf, size_t size);
+
+/* Fills *ret from a stat of the file about to be answered. */
+int cond_validators_from_stat(const struct stat *st, CondValidators *ret);
+
+/* Whether the If-None-Match value `list` ("*" or a comma-separated list of
+ * entity-tags) matches `etag` under weak comparison: 1 for a match, 0 for
+ * none, -EINVAL for a malformed list. */
+int cond_etag_list_match(const char *list, const char *etag);
+
+/* Whether an If-Range value holds for the validators: an entity-tag equal to
+ * the ETag under strong comparison, or an HTTP-date equal to Last-Modified. */
+bool cond_if_range_holds(const char *value, const CondValidators *v);
+
+/* The answer to a GET or HEAD, following RFC 9110 section 13.2.2:
+ * If-None-Match, else If-Modified-Since (ignored when unparseable or later
+ * than `now`), then If-Range. */
+CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t now);

@@ -1,0 +1,248 @@
+/* Unit tests for conditional.c: validators, If-None-Match lists, dates, and
+ * which of 304, 200 and 206 a conditional request gets. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "conditional.h"
+
+/* Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example date */
+#define EXAMPLE_TIME ((time_t) 784111777)
+#define NOW ((time_t) 1700000000)
+
+static struct stat example_stat(void) {
+        struct stat st = { 0 };
+
+        st.st_ino = 0x2a;
+        st.st_size = 11;
+        st.st_mtim.tv_sec = EXAMPLE_TIME;
+        st.st_mtim.tv_nsec = 500000000;
+        return st;
+}
+
+static CondValidators example_validators(void) {
+        struct stat st = example_stat();
+        CondValidators v;
+
+        assert_int_equal(cond_validators_from_stat(&st, &v), 0);
+        return v;
+}
+
+static void test_format_date(void **state) {
+        char buf[COND_DATE_MAX];
+
+        assert_int_equal(cond_format_date(EXAMPLE_TIME, buf, sizeof buf), 0);
+        assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_int_equal(cond_format_date(0, buf, sizeof buf), 0);
+        assert_string_equal(buf, "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_int_equal(cond_format_date(EXAMPLE_TIME, buf, 10), -ENOBUFS);
+}
+
+static void expect_date(const char *s, time_t want) {
+        time_t t = 1;
+
+        assert_int_equal(cond_parse_date(s, &t), 0);
+        assert_int_equal(t, want);
+}
+
+static void expect_bad_date(const char *s) {
+        time_t t = 1;
+
+        assert_int_equal(cond_parse_date(s, &t), -EINVAL);
+        assert_int_equal(t, 1);
+}
+
+static void test_parse_date(void **state) {
+        expect_date("Sun, 06 Nov 1994 08:49:37 GMT", EXAMPLE_TIME);
+        expect_date("Sunday, 06-Nov-94 08:49:37 GMT", EXAMPLE_TIME); /* RFC 850 */
+        expect_date("Sun Nov  6 08:49:37 1994", EXAMPLE_TIME);       /* asctime */
+        expect_date("Thu, 01 Jan 1970 00:00:00 GMT", 0);
+        expect_date("Tue, 19 Jan 2038 03:14:08 GMT", (time_t) 2147483648);
+}
+
+static void test_parse_bad_date(void **state) {
+        expect_bad_date("");
+        expect_bad_date("yesterday");
+        expect_bad_date("Sun, 06 Nov 1994 08:49:37");          /* no zone */
+        expect_bad_date("Sun, 06 Nov 1994 08:49:37 GMT junk"); /* trailing text */
+        expect_bad_date("Sun, 06 Nov 1994 25:49:37 GMT");      /* no such hour */
+        expect_bad_date("Sun, 06 Foo 1994 08:49:37 GMT");
+        expect_bad_date("784111777");
+}
+
+static void test_date_round_trip(void **state) {
+        static const time_t times[] = { 0,
+                                        1,
+                                        EXAMPLE_TIME,
+                                        951782400 /* 29 Feb 2000 */,
+                                        NOW,
+                                        (time_t) 4102444799 /* end of 2099 */ };
+        char buf[COND_DATE_MAX];
+        time_t t;
+
+        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+                assert_int_equal(cond_format_date(times[i], buf, sizeof buf), 0);
+                assert_int_equal(cond_parse_date(buf, &t), 0);
+                assert_int_equal(t, times[i]);
+        }
+}
+
+static void test_etag(void **state) {
+        struct stat st = example_stat(), other;
+        char a[COND_ETAG_MAX], b[COND_ETAG_MAX];
+
+        assert_int_equal(cond_format_etag(&st, a, sizeof a), 0);
+        assert_string_equal(a, "\"2a-b-2ebc98a1.1dcd6500\"");
+
+        /* every part of the file's identity and version shows */
+        other = st;
+        other.st_mtim.tv_nsec++;
+        assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
+        assert_string_not_equal(a, b);
+        other = st;
+        other.st_size++;
+        assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
+        assert_string_not_equal(a, b);
+        other = st;
+        other.st_ino++;
+        assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
+        assert_string_not_equal(a, b);
+
+        /* the largest values still fit */
+        other.st_ino = (ino_t) -1;
+        other.st_size = INT64_MAX;
+        other.st_mtim.tv_sec = -1;
+        other.st_mtim.tv_nsec = 999999999;
+        assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
+        assert_int_equal(cond_format_etag(&st, b, 8), -ENOBUFS);
+}
+
+static void test_validators(void **state) {
+        CondValidators v = example_validators();
+
+        assert_int_equal(v.mtime, EXAMPLE_TIME);
+        assert_string_equal(v.etag, "\"2a-b-2ebc98a1.1dcd6500\"");
+        assert_string_equal(v.last_modified, "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+static void test_list_match(void **state) {
+        const char *e = "\"abc\"";
+
+        assert_int_equal(cond_etag_list_match("\"abc\"", e), 1);
+        assert_int_equal(cond_etag_list_match("W/\"abc\"", e), 1); /* weak comparison */
+        assert_int_equal(cond_etag_list_match("\"x\", \"abc\"", e), 1);
+        assert_int_equal(cond_etag_list_match("\"x\",W/\"abc\" ,\"y\"", e), 1);
+        assert_int_equal(cond_etag_list_match(" , \"abc\",,", e), 1);
+        assert_int_equal(cond_etag_list_match("*", e), 1);
+        assert_int_equal(cond_etag_list_match(" * ", e), 1);
+        assert_int_equal(cond_etag_list_match("\"\"", e), 0);
+        assert_int_equal(cond_etag_list_match("\"abcd\"", e), 0);
+        assert_int_equal(cond_etag_list_match("\"ab\"", e), 0);
+        assert_int_equal(cond_etag_list_match("\"x\", \"y\"", e), 0);
+        assert_int_equal(cond_etag_list_match("", e), 0);
+}
+
+static void test_list_malformed(void **state) {
+        const char *e = "\"abc\"";
+
+        assert_int_equal(cond_etag_list_match("abc", e), -EINVAL); /* unquoted */
+        assert_int_equal(cond_etag_list_match("\"abc", e), -EINVAL);
+        assert_int_equal(cond_etag_list_match("\"abc\" junk", e), -EINVAL);
+        assert_int_equal(cond_etag_list_match("\"abc\"\"x\"", e), -EINVAL);
+        assert_int_equal(cond_etag_list_match("\"abc\", x", e), -EINVAL);
+        assert_int_equal(cond_etag_list_match("w/\"abc\"", e), -EINVAL);
+        assert_int_equal(cond_etag_list_match("\"a c\"", e), -EINVAL);
+        assert_int_equal(cond_etag_list_match("*, \"abc\"", e), -EINVAL);
+}
+
+static void test_if_range(void **state) {
+        CondValidators v = example_validators();
+
+        assert_true(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\"", &v));
+        assert_false(cond_if_range_holds("W/\"2a-b-2ebc98a1.1dcd6500\"", &v)); /* strong only */
+        assert_false(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6501\"", &v));
+        assert_false(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\", \"x\"", &v));
+        assert_false(cond_if_range_holds("*", &v));
+        assert_true(cond_if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", &v));
+        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:38 GMT", &v)); /* exact */
+        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:36 GMT", &v));
+        assert_false(cond_if_range_holds("x", &v));
+        assert_false(cond_if_range_holds("", &v));
+}
+
+static CondResult eval(const char *inm, const char *ims, const char *if_range, bool has_range) {
+        CondValidators v = example_validators();
+        CondRequest req = {
+                .if_none_match = inm,
+                .if_modified_since = ims,
+                .if_range = if_range,
+                .has_range = has_range,
+        };
+
+        return cond_evaluate(&req, &v, NOW);
+}
+
+#define ETAG "\"2a-b-2ebc98a1.1dcd6500\""
+#define LAST_MODIFIED "Sun, 06 Nov 1994 08:49:37 GMT"
+
+static void test_evaluate_none_match(void **state) {
+        assert_int_equal(eval(NULL, NULL, NULL, false), COND_SEND);
+        assert_int_equal(eval(ETAG, NULL, NULL, false), COND_NOT_MODIFIED);
+        assert_int_equal(eval("W/" ETAG, NULL, NULL, false), COND_NOT_MODIFIED);
+        assert_int_equal(eval("*", NULL, NULL, false), COND_NOT_MODIFIED);
+        assert_int_equal(eval("\"other\"", NULL, NULL, false), COND_SEND);
+        assert_int_equal(eval("garbage", NULL, NULL, false), COND_SEND);
+        /* a 304 wins over a Range */
+        assert_int_equal(eval(ETAG, NULL, NULL, true), COND_NOT_MODIFIED);
+}
+
+static void test_evaluate_modified_since(void **state) {
+        assert_int_equal(eval(NULL, LAST_MODIFIED, NULL, false), COND_NOT_MODIFIED);
+        assert_int_equal(eval(NULL, "Sun, 06 Nov 1994 08:49:38 GMT", NULL, false),
+                         COND_NOT_MODIFIED);
+        assert_int_equal(eval(NULL, "Sun, 06 Nov 1994 08:49:36 GMT", NULL, false), COND_SEND);
+        assert_int_equal(eval(NULL, "not a date", NULL, false), COND_SEND);
+        /* a date later than now is invalid: it would hide a later change */
+        assert_int_equal(eval(NULL, "Tue, 19 Jan 2038 03:14:08 GMT", NULL, false), COND_SEND);
+        /* If-None-Match present: If-Modified-Since is not looked at */
+        assert_int_equal(eval("\"other\"", LAST_MODIFIED, NULL, false), COND_SEND);
+        assert_int_equal(eval("garbage", LAST_MODIFIED, NULL, false), COND_SEND);
+}
+
+static void test_evaluate_if_range(void **state) {
+        assert_int_equal(eval(NULL, NULL, ETAG, true), COND_SEND);
+        assert_int_equal(eval(NULL, NULL, LAST_MODIFIED, true), COND_SEND);
+        assert_int_equal(eval(NULL, NULL, "\"other\"", true), COND_SEND_WHOLE);
+        assert_int_equal(eval(NULL, NULL, "W/" ETAG, true), COND_SEND_WHOLE);
+        assert_int_equal(eval(NULL, NULL, "Sun, 06 Nov 1994 08:49:36 GMT", true), COND_SEND_WHOLE);
+        assert_int_equal(eval(NULL, NULL, "x", true), COND_SEND_WHOLE);
+        /* without a Range, If-Range is ignored */
+        assert_int_equal(eval(NULL, NULL, "\"other\"", false), COND_SEND);
+        /* a non-matching If-None-Match then If-Range */
+        assert_int_equal(eval("\"other\"", NULL, ETAG, true), COND_SEND);
+        assert_int_equal(eval("\"other\"", NULL, "\"other\"", true), COND_SEND_WHOLE);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_format_date),
+                cmocka_unit_test(test_parse_date),
+                cmocka_unit_test(test_parse_bad_date),
+                cmocka_unit_test(test_date_round_trip),
+                cmocka_unit_test(test_etag),
+                cmocka_unit_test(test_validators),
+                cmocka_unit_test(test_list_match),
+                cmocka_unit_test(test_list_malformed),
+                cmocka_unit_test(test_if_range),
+                cmocka_unit_test(test_evaluate_none_match),
+                cmocka_unit_test(test_evaluate_modified_since),
+                cmocka_unit_test(test_evaluate_if_range),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
