@@ -59,6 +59,7 @@ int cond_validators_from_stat(const struct stat *st, CondValidators *ret) {
         if (r < 0)
                 return r;
         ret->mtime = st->st_mtim.tv_sec;
+        ret->size = (uint64_t) st->st_size;
         return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -16,6 +17,7 @@
 /* What the answer to one file says about its version. */
 typedef struct CondValidators {
         time_t mtime;                      /* whole seconds, as Last-Modified says */
+        uint64_t size;                     /* the 200's length: a 304 may say it */
         char etag[COND_ETAG_MAX];          /* strong, quoted */
         char last_modified[COND_DATE_MAX]; /* IMF-fixdate */
 } CondValidators;

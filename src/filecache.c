@@ -21,6 +21,7 @@ typedef struct Entry {
         ino_t ino;
         off_t size;
         struct timespec mtim, ctim;
+        CondValidators validators; /* made from the stat above */
         struct MHD_Response *response;
         struct Entry *next;
 } Entry;
@@ -78,7 +79,7 @@ static void entry_remove(FileCache *c, Entry *e) {
 }
 
 struct MHD_Response *filecache_lookup(FileCache *c, int root_fd, const char *rel,
-                                      bool *ret_is_index) {
+                                      bool *ret_is_index, const CondValidators **ret_validators) {
         struct stat st;
 
         for (Entry *e = c->buckets[hash(rel)]; e; e = e->next) {
@@ -92,6 +93,7 @@ struct MHD_Response *filecache_lookup(FileCache *c, int root_fd, const char *rel
                         return NULL;
                 }
                 *ret_is_index = e->is_index;
+                *ret_validators = &e->validators;
                 return e->response;
         }
         return NULL;
@@ -112,7 +114,7 @@ static int read_all(int fd, char *buf, size_t size) {
 
 struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *resolved,
                                      bool is_index, int fd, const struct stat *st,
-                                     const char *content_type) {
+                                     const CondValidators *v, const char *content_type) {
         struct stat after;
         Entry *e;
         char *data;
@@ -147,6 +149,9 @@ struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *
         }
         MHD_add_response_header(e->response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         MHD_add_response_header(e->response, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+        MHD_add_response_header(e->response, MHD_HTTP_HEADER_ETAG, v->etag);
+        MHD_add_response_header(e->response, MHD_HTTP_HEADER_LAST_MODIFIED, v->last_modified);
+        e->validators = *v;
         e->is_index = is_index;
         e->dev = st->st_dev;
         e->ino = st->st_ino;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "conditional.h"
+
 struct MHD_Response;
 typedef struct FileCache FileCache;
 
@@ -17,15 +19,17 @@ FileCache *filecache_new(void);
 void filecache_free(FileCache *c);
 
 /* The cached response for rel if the file found at rel under root_fd is still
- * the one that was cached (same device, inode, size, mtime and ctime). */
+ * the one that was cached (same device, inode, size, mtime and ctime), and
+ * its validators, which stay valid until the next call into the cache. */
 struct MHD_Response *filecache_lookup(FileCache *c, int root_fd, const char *rel,
-                                      bool *ret_is_index);
+                                      bool *ret_is_index, const CondValidators **ret_validators);
 
 /* Caches a response for rel, whose opened file is fd with stat st (resolved
- * to `resolved`, the index.html path for a directory). Takes nothing: reads
- * the file itself. Returns the new response or NULL when not cacheable. */
+ * to `resolved`, the index.html path for a directory) and validators v, made
+ * from st. Takes nothing: reads the file itself. Returns the new response or
+ * NULL when not cacheable. */
 struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *resolved,
                                      bool is_index, int fd, const struct stat *st,
-                                     const char *content_type);
+                                     const CondValidators *v, const char *content_type);
 
 size_t filecache_bytes(const FileCache *c);

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "conditional.h"
 #include "filecache.h"
 #include "listen.h"
 #include "log.h"
@@ -243,9 +245,57 @@ static void uncork_forget(HttpServer *s, Conn *conn) {
                 }
 }
 
+/* ETag and Last-Modified, unless the file's mtime could not be written as
+ * a date (v is NULL) */
+static void add_validators(struct MHD_Response *r, const CondValidators *v) {
+        if (!v)
+                return;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, v->etag);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, v->last_modified);
+}
+
+static ssize_t read_nothing(void *cls, uint64_t pos, char *buf, size_t max) {
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* 304: the client's copy is the current one. Validators only, no body.
+ * MHD 0.9.75 sends a 304 without its body but with Content-Length set to
+ * the response's size, and RFC 9110 (8.6) allows only the 200's length
+ * there; so the response has that size, and a reader MHD never calls. */
+static enum MHD_Result queue_not_modified(HttpServer *s, struct MHD_Connection *c,
+                                          const CondValidators *v) {
+        struct MHD_Response *r;
+
+        r = MHD_create_response_from_callback(v->size, 4096, read_nothing, NULL, NULL);
+        if (!r)
+                return MHD_NO;
+        add_validators(r, v);
+        return queue_once(s, c, MHD_HTTP_NOT_MODIFIED, r);
+}
+
+/* What RFC 9110 section 13.2.2 makes of the request's preconditions. The
+ * clock is read only for If-Modified-Since, through the vDSO. */
+static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
+                                      const CondValidators *v) {
+        CondRequest req = {
+                .if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                             MHD_HTTP_HEADER_IF_NONE_MATCH),
+                .if_modified_since = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                 MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
+                .if_range = has_range ? MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                    MHD_HTTP_HEADER_IF_RANGE)
+                                      : NULL,
+                .has_range = has_range,
+        };
+
+        if (!v) /* no validators: nothing can match */
+                return req.if_range ? COND_SEND_WHOLE : COND_SEND;
+        return cond_evaluate(&req, v, req.if_modified_since ? time(NULL) : 0);
+}
+
 /* Large or uncached files: MHD sends them with sendfile and closes fd. */
 static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
-                                const struct stat *st, const char *type) {
+                                const struct stat *st, const CondValidators *v, const char *type) {
         struct MHD_Response *r;
 
         r = MHD_create_response_from_fd64((uint64_t) st->st_size, fd);
@@ -255,14 +305,15 @@ static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
         }
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+        add_validators(r, v);
         uncork_later(s, c, (uint64_t) st->st_size);
         return queue_once(s, c, MHD_HTTP_OK, r);
 }
 
 /* 206: len bytes of the file from start. */
 static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int fd,
-                                   const struct stat *st, const char *type, uint64_t start,
-                                   uint64_t len) {
+                                   const struct stat *st, const CondValidators *v, const char *type,
+                                   uint64_t start, uint64_t len) {
         char content_range[80];
         struct MHD_Response *r;
 
@@ -277,6 +328,7 @@ static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int 
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+        add_validators(r, v);
         uncork_later(s, c, len);
         return queue_once(s, c, MHD_HTTP_PARTIAL_CONTENT, r);
 }
@@ -302,15 +354,13 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
         struct MHD_Response *r;
         struct stat st;
+        CondValidators validators;
+        const CondValidators *v;
         const char *type, *range;
         bool is_index = false, ends_in_slash = url[0] && url[strlen(url) - 1] == '/', use_cache;
         int fd;
 
-        /* If-Range would need a validator comparison; the whole file is
-         * always a valid answer to it */
         range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-        if (range && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE))
-                range = NULL;
 
         fd = path_sanitize(url, rel, sizeof rel);
         if (fd == -ENAMETOOLONG)
@@ -321,10 +371,13 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         /* draining responses need "Connection: close", which a shared cached
          * response must not get; a range is cut from the file itself */
         use_cache = !s->draining && !range;
-        r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index) : NULL;
+        r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
         if (r) {
                 if (is_index && !ends_in_slash)
                         return redirect_to_directory(s, c, rel);
+                /* v was made from the stat that the lookup just compared */
+                if (conditions_evaluate(c, false, v) == COND_NOT_MODIFIED)
+                        return queue_not_modified(s, c, v);
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
         }
 
@@ -358,13 +411,26 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 snprintf(resolved, sizeof resolved, "%s", rel);
         type = mime_table_lookup(s->mime, resolved);
 
+        /* from the fstat of the fd about to be sent: never stale */
+        v = cond_validators_from_stat(&st, &validators) >= 0 ? &validators : NULL;
+        switch (conditions_evaluate(c, range != NULL, v)) {
+        case COND_NOT_MODIFIED:
+                close(fd);
+                return queue_not_modified(s, c, v);
+        case COND_SEND_WHOLE:
+                range = NULL;
+                break;
+        case COND_SEND:
+                break;
+        }
+
         if (range) {
                 uint64_t start, len;
 
                 switch (range_parse(range, (uint64_t) st.st_size, &start, &len)) {
                 case RANGE_OK:
                         s->stats.bytes_sent += len;
-                        return queue_range(s, c, fd, &st, type, start, len);
+                        return queue_range(s, c, fd, &st, v, type, start, len);
                 case RANGE_UNSATISFIABLE:
                         close(fd);
                         return queue_unsatisfiable(s, c, &st);
@@ -374,12 +440,13 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         }
         s->stats.bytes_sent += (uint64_t) st.st_size;
 
-        r = use_cache ? filecache_store(s->cache, rel, resolved, is_index, fd, &st, type) : NULL;
+        r = use_cache && v ? filecache_store(s->cache, rel, resolved, is_index, fd, &st, v, type)
+                           : NULL;
         if (r) {
                 close(fd);
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
         }
-        return queue_fd(s, c, fd, &st, type);
+        return queue_fd(s, c, fd, &st, v, type);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

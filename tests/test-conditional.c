@@ -127,6 +127,7 @@ static void test_validators(void **state) {
         CondValidators v = example_validators();
 
         assert_int_equal(v.mtime, EXAMPLE_TIME);
+        assert_int_equal(v.size, 11);
         assert_string_equal(v.etag, "\"2a-b-2ebc98a1.1dcd6500\"");
         assert_string_equal(v.last_modified, "Sun, 06 Nov 1994 08:49:37 GMT");
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <microhttpd.h>
 
 #include "filecache.h"
 
@@ -32,11 +33,13 @@ static void write_file(Fixture *f, const char *name, const char *content) {
 
 static struct MHD_Response *store(Fixture *f, const char *name) {
         struct stat st;
+        CondValidators v;
         struct MHD_Response *r;
         int fd = openat(f->root_fd, name, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         assert_int_equal(fstat(fd, &st), 0);
-        r = filecache_store(f->cache, name, name, false, fd, &st, "text/plain");
+        assert_int_equal(cond_validators_from_stat(&st, &v), 0);
+        r = filecache_store(f->cache, name, name, false, fd, &st, &v, "text/plain");
         close(fd);
         return r;
 }
@@ -66,25 +69,38 @@ static int teardown(void **state) {
 static void test_hit_returns_same_response(void **state) {
         Fixture *f = *state;
         bool idx = true;
+        const CondValidators *v = NULL;
+        CondValidators want;
+        struct stat st;
         write_file(f, "a.txt", "hello\n");
         struct MHD_Response *r = store(f, "a.txt");
         assert_non_null(r);
-        assert_ptr_equal(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx), r);
+        assert_ptr_equal(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v), r);
         assert_false(idx);
+        /* the validators and headers of the file as it is now */
+        assert_int_equal(fstatat(f->root_fd, "a.txt", &st, 0), 0);
+        assert_int_equal(cond_validators_from_stat(&st, &want), 0);
+        assert_non_null(v);
+        assert_string_equal(v->etag, want.etag);
+        assert_string_equal(v->last_modified, want.last_modified);
+        assert_string_equal(MHD_get_response_header(r, MHD_HTTP_HEADER_ETAG), want.etag);
+        assert_string_equal(MHD_get_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED),
+                            want.last_modified);
         assert_int_equal(filecache_bytes(f->cache), 6);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "other.txt", &idx));
+        assert_null(filecache_lookup(f->cache, f->root_fd, "other.txt", &idx, &v));
 }
 
 static void test_rewrite_same_size_invalidates(void **state) {
         Fixture *f = *state;
         bool idx;
+        const CondValidators *v;
         write_file(f, "a.txt", "hello\n");
         assert_non_null(store(f, "a.txt"));
         /* same size, new content: mtime/ctime move on (nanosecond precision) */
         struct timespec ts = { 0, 5 * 1000 * 1000 };
         nanosleep(&ts, NULL);
         write_file(f, "a.txt", "HELLO\n");
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
         assert_int_equal(filecache_bytes(f->cache), 0);
 }
 
@@ -92,36 +108,39 @@ static void test_replace_by_rename_invalidates(void **state) {
         Fixture *f = *state;
         char a[256], b[256];
         bool idx;
+        const CondValidators *v;
         write_file(f, "a.txt", "one\n");
         write_file(f, "b.txt", "two\n");
         assert_non_null(store(f, "a.txt"));
         snprintf(a, sizeof a, "%s/a.txt", f->dir);
         snprintf(b, sizeof b, "%s/b.txt", f->dir);
         assert_int_equal(rename(b, a), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
 }
 
 static void test_deleted_invalidates(void **state) {
         Fixture *f = *state;
         char a[256];
         bool idx;
+        const CondValidators *v;
         write_file(f, "a.txt", "one\n");
         assert_non_null(store(f, "a.txt"));
         snprintf(a, sizeof a, "%s/a.txt", f->dir);
         assert_int_equal(unlink(a), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
 }
 
 static void test_symlink_swap_invalidates(void **state) {
         Fixture *f = *state;
         char a[256];
         bool idx;
+        const CondValidators *v;
         write_file(f, "a.txt", "one\n");
         assert_non_null(store(f, "a.txt"));
         snprintf(a, sizeof a, "%s/a.txt", f->dir);
         assert_int_equal(unlink(a), 0);
         assert_int_equal(symlink("/etc/hostname", a), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx));
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
 }
 
 static void test_large_file_not_cached(void **state) {
