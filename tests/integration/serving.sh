@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serving the document root as a client sees it: status codes, headers,
-# HEAD, redirects, keep-alive, large files, ranges, no way out of the root,
-# IPv6.
+# HEAD, redirects, keep-alive, large files, ranges, conditional requests,
+# no way out of the root, IPv6.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -22,8 +22,8 @@ print(head.decode(errors="replace").replace("\r", ""))
 print("body-bytes: %d" % len(body))' "$PORT" "$1"
 }
 
-header() { # header NAME: the value of NAME in the headers on stdin
-        grep -i "^$1:" | head -n1 | cut -d: -f2- | sed 's/^ *//; s/\r$//'
+header() { # header NAME: the value of NAME in the headers on stdin, or nothing
+        { grep -i "^$1:" || true; } | head -n1 | cut -d: -f2- | sed 's/^ *//; s/\r$//'
 }
 
 make_root
@@ -136,7 +136,8 @@ done
 check_eq "large files: 8 parallel downloads intact" 8 "$intact"
 
 # ranges: one byte range gets 206, a range past the end 416, anything
-# else (several ranges, or If-Range) the whole file; downloads resume
+# else (several ranges, or an If-Range that does not match) the whole file;
+# downloads resume
 headers=$(curl -s -D - -o "$TMP/range.out" -r 0-9 "$URL/big.bin" || true)
 check_match "Range 0-9: 206" '^HTTP/1.1 206' "$headers"
 check_eq "Range 0-9: Content-Range" 'bytes 0-9/1048576' "$(header Content-Range <<<"$headers")"
@@ -155,12 +156,116 @@ check_match "Range past the end: 416" '^HTTP/1.1 416' "$headers"
 check_eq "Range past the end: Content-Range names the size" 'bytes */1048576' \
         "$(header Content-Range <<<"$headers")"
 check_eq "two ranges: the whole file, 200" 200 "$(http_code "$URL/hello.txt" -r 0-1,5-6)"
-check_eq "Range with If-Range: the whole file, 200" 200 "$(http_code "$URL/hello.txt" -r 0-3 -H 'If-Range: x')"
+check_eq "Range with a wrong If-Range: the whole file, 200" 200 \
+        "$(http_code "$URL/hello.txt" -r 0-3 -H 'If-Range: x')"
 check_eq "files say Accept-Ranges: bytes" bytes \
         "$(curl -s -D - -o /dev/null "$URL/hello.txt" | header Accept-Ranges || true)"
 head -c 300000 "$ROOT/big.bin" >"$TMP/resumed"
 curl -s -C - -o "$TMP/resumed" "$URL/big.bin" || true
 check_cmd "curl -C - resumes a cut download to the whole file" cmp -s "$TMP/resumed" "$ROOT/big.bin"
+
+# conditional requests: every file answer carries ETag and Last-Modified;
+# a client whose copy is current gets 304, headers only; If-Range with the
+# current validator gets its range. cond.txt is asked for a few times first
+# so that both workers hold it in their caches.
+cond() { # cond URL CURL-ARGS...: status line, headers, then "body-bytes: N"
+        local url=$1
+        shift
+        curl -s -D - -o /dev/null -w 'body-bytes: %{size_download}\n' --max-time 5 "$@" "$url" |
+                tr -d '\r' || true
+}
+status() { head -n1 | cut -d' ' -f2; } # the status code in cond's output
+printf 'version one\n' >"$ROOT/cond.txt"
+touch -d '2024-01-01 00:00:00 UTC' "$ROOT/cond.txt"
+for _ in 1 2 3 4; do
+        curl -s -o /dev/null "$URL/cond.txt" || true
+done
+out=$(cond "$URL/cond.txt")
+etag=$(header ETag <<<"$out")
+lm=$(header Last-Modified <<<"$out")
+check_match "GET /cond.txt: a quoted, strong ETag" '^"[^"]+"$' "$etag"
+etag=${etag:-'"none-sent"'} # curl drops an empty header: keep every request conditional
+lm=${lm:-'Mon, 01 Jan 2024 00:00:00 GMT'}
+check_eq "GET /cond.txt: Last-Modified is the file's mtime" 'Mon, 01 Jan 2024 00:00:00 GMT' "$lm"
+out=$(cond "$URL/cond.txt" -H "If-None-Match: $etag")
+check_eq "If-None-Match with the ETag: 304" 304 "$(status <<<"$out")"
+check_eq "304: the same ETag" "$etag" "$(header ETag <<<"$out")"
+check_eq "304: Last-Modified" "$lm" "$(header Last-Modified <<<"$out")"
+check_eq "304: no body" "body-bytes: 0" "$(tail -n1 <<<"$out")"
+check_eq "304: no Content-Length but the file's" "" \
+        "$(header Content-Length <<<"$out" | grep -vx 12 || true)"
+check_eq "If-None-Match with the weak form of the ETag, in a list: 304" 304 \
+        "$(cond "$URL/cond.txt" -H "If-None-Match: \"x\", W/$etag" | status)"
+check_eq "If-None-Match: *: 304" 304 "$(cond "$URL/cond.txt" -H 'If-None-Match: *' | status)"
+check_eq "HEAD with If-None-Match: 304" 304 \
+        "$(cond "$URL/cond.txt" -I -H "If-None-Match: $etag" | status)"
+out=$(cond "$URL/cond.txt" -H 'If-None-Match: "not-it"')
+check_eq "If-None-Match with another ETag: 200" 200 "$(status <<<"$out")"
+check_eq "If-None-Match with another ETag: the body" "body-bytes: 12" "$(tail -n1 <<<"$out")"
+check_eq "If-Modified-Since equal to Last-Modified: 304" 304 \
+        "$(cond "$URL/cond.txt" -H "If-Modified-Since: $lm" | status)"
+check_eq "If-Modified-Since a second earlier: 200" 200 \
+        "$(cond "$URL/cond.txt" -H 'If-Modified-Since: Sun, 31 Dec 2023 23:59:59 GMT' | status)"
+check_eq "If-Modified-Since that is no date: ignored, 200" 200 \
+        "$(cond "$URL/cond.txt" -H 'If-Modified-Since: yesterday' | status)"
+check_eq "If-None-Match not matching wins over If-Modified-Since: 200" 200 \
+        "$(cond "$URL/cond.txt" -H 'If-None-Match: "not-it"' -H "If-Modified-Since: $lm" | status)"
+check_eq "/healthz ignores If-None-Match: *" 200 \
+        "$(cond "$URL/healthz" -H 'If-None-Match: *' | status)"
+
+# a large file, sent with sendfile from the opened fd
+out=$(cond "$URL/big.bin")
+big_etag=$(header ETag <<<"$out")
+check_match "GET /big.bin: an ETag" '^"[^"]+"$' "$big_etag"
+big_etag=${big_etag:-'"none-sent"'}
+big_lm=$(date -u -r "$ROOT/big.bin" '+%a, %d %b %Y %H:%M:%S GMT')
+check_eq "GET /big.bin: Last-Modified is the file's mtime" "$big_lm" \
+        "$(header Last-Modified <<<"$out")"
+out=$(cond "$URL/big.bin" -H "If-None-Match: $big_etag")
+check_eq "big.bin, If-None-Match with the ETag: 304" 304 "$(status <<<"$out")"
+check_eq "big.bin, 304: Content-Length is the file's size or none" "" \
+        "$(header Content-Length <<<"$out" | grep -vx 1048576 || true)"
+out=$(cond "$URL/big.bin" -r 0-9 -H "If-Range: $big_etag")
+check_eq "If-Range with the ETag: 206" 206 "$(status <<<"$out")"
+check_eq "If-Range with the ETag: 10 bytes" "body-bytes: 10" "$(tail -n1 <<<"$out")"
+check_eq "206: the same ETag" "$big_etag" "$(header ETag <<<"$out")"
+check_eq "If-Range with Last-Modified: 206" 206 \
+        "$(cond "$URL/big.bin" -r 0-9 -H "If-Range: $big_lm" | status)"
+out=$(cond "$URL/big.bin" -r 0-9 -H 'If-Range: "not-it"')
+check_eq "If-Range with another ETag: 200" 200 "$(status <<<"$out")"
+check_eq "If-Range with another ETag: the whole file" "body-bytes: 1048576" "$(tail -n1 <<<"$out")"
+check_eq "If-Range with the weak form of the ETag: 200" 200 \
+        "$(cond "$URL/big.bin" -r 0-9 -H "If-Range: W/$big_etag" | status)"
+check_eq "If-Range with another date: 200" 200 \
+        "$(cond "$URL/big.bin" -r 0-9 -H 'If-Range: Mon, 01 Jan 2024 00:00:00 GMT' | status)"
+
+# a changed file never answers to its old validators, cached or not: new
+# content of the same size, then only a new mtime
+printf 'version two\n' >"$ROOT/cond.txt"
+touch -d '2024-01-02 00:00:00 UTC' "$ROOT/cond.txt"
+codes=""
+for _ in 1 2 3 4; do
+        codes+="$(cond "$URL/cond.txt" -H "If-None-Match: $etag" | status) "
+done
+check_eq "rewritten: the old ETag gets 200 from every worker" "200 200 200 200 " "$codes"
+out=$(cond "$URL/cond.txt")
+etag2=$(header ETag <<<"$out")
+check_match "rewritten: a new ETag" '^"[^"]+"$' "$etag2"
+etag2=${etag2:-'"none-sent"'}
+check_cmd "rewritten: the new ETag differs from the old" test "$etag2" != "$etag"
+check_eq "rewritten: Last-Modified moves on" 'Tue, 02 Jan 2024 00:00:00 GMT' \
+        "$(header Last-Modified <<<"$out")"
+check_eq "rewritten: the old Last-Modified in If-Modified-Since gets 200" 200 \
+        "$(cond "$URL/cond.txt" -H "If-Modified-Since: $lm" | status)"
+check_cmd "rewritten: the new content" \
+        cmp -s <(curl -s "$URL/cond.txt" -H "If-None-Match: $etag" || true) "$ROOT/cond.txt"
+check_eq "rewritten: the new ETag gets 304" 304 \
+        "$(cond "$URL/cond.txt" -H "If-None-Match: $etag2" | status)"
+touch -d '2024-01-03 00:00:00 UTC' "$ROOT/cond.txt"
+check_eq "touched: the previous ETag gets 200" 200 \
+        "$(cond "$URL/cond.txt" -H "If-None-Match: $etag2" | status)"
+check_eq "touched: If-Range with the previous ETag gets the whole file" 200 \
+        "$(cond "$URL/cond.txt" -r 0-3 -H "If-Range: $etag2" | status)"
 
 # health
 check_eq "GET /healthz: 200" 200 "$(http_code "$URL/healthz")"
