@@ -261,7 +261,11 @@ static ssize_t read_nothing(void *cls, uint64_t pos, char *buf, size_t max) {
 /* 304: the client's copy is the current one. Validators only, no body.
  * MHD 0.9.75 sends a 304 without its body but with Content-Length set to
  * the response's size, and RFC 9110 (8.6) allows only the 200's length
- * there; so the response has that size, and a reader MHD never calls. */
+ * there; so the response has that size, and a reader MHD never calls.
+ * (Content-Length: 0 could make an older cache truncate its copy. Clients
+ * that wait for a 304's body anyway, as ab and wrk 4.1 do, stall on it:
+ * RFC 9112 6.3 ends a 304 at its header, and curl, browsers and Python's
+ * http.client do so.) */
 static enum MHD_Result queue_not_modified(HttpServer *s, struct MHD_Connection *c,
                                           const CondValidators *v) {
         struct MHD_Response *r;
