@@ -6,6 +6,9 @@
 // Small files (up to 64 KiB) are read once when a worker starts and answered
 // from memory, as a typical hand-written Node handler would; larger files are
 // streamed from disk with fs.createReadStream on every request.
+//
+// Exits 1 when a worker cannot start listening (the port is taken, say) or
+// workers keep dying, rather than forking replacements forever.
 'use strict';
 
 const cluster = require('node:cluster');
@@ -120,27 +123,64 @@ function runWorker(opts) {
   // them 75 s. Match nginx so the idle-connection scenario loads every server.
   server.keepAliveTimeout = 75 * 1000;
   server.headersTimeout = 76 * 1000;
+  // A worker that cannot listen tells the primary why, so the primary can give
+  // up instead of replacing it with another that fails the same way.
+  server.once('error', (err) => {
+    process.send({ cmd: 'listen-failed', message: err.message }, () => process.exit(3));
+  });
   server.listen(opts.port, opts.host);
 }
 
+// A worker that dies before it listens is not replaced: the cause (a port in
+// use, a missing root) would kill the next one too. One that dies later is,
+// unless deaths come this often, which is a crash loop.
+const CRASH_WINDOW_MS = 10 * 1000;
+const CRASH_MAX = 5;
+
 function runPrimary(opts) {
   let stopping = false;
-  for (let i = 0; i < opts.workers; i++)
-    cluster.fork();
+  const listening = new Set();
+  const deaths = [];
+
+  const stop = (code) => {
+    stopping = true;
+    // the loop may empty before the timer below fires; exit with code then too
+    process.exitCode = code;
+    for (const worker of Object.values(cluster.workers))
+      worker.process.kill('SIGTERM');
+    setTimeout(() => process.exit(code), 200).unref();
+  };
+  const giveUp = (why) => {
+    if (stopping)
+      return;
+    console.error(`node-cluster: ${why}; stopping`);
+    stop(1);
+  };
+
+  cluster.on('listening', (worker) => listening.add(worker.id));
+  cluster.on('message', (worker, msg) => {
+    if (msg && msg.cmd === 'listen-failed')
+      giveUp(`worker ${worker.process.pid} cannot listen on ${opts.host}:${opts.port}: ${msg.message}`);
+  });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping)
       return;
-    console.error(`node-cluster: worker ${worker.process.pid} exited (${signal || code}), forking another`);
+    const how = signal || `status ${code}`;
+    if (!listening.delete(worker.id))
+      return giveUp(`worker ${worker.process.pid} exited (${how}) before it listened`);
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths.length && now - deaths[0] > CRASH_WINDOW_MS)
+      deaths.shift();
+    if (deaths.length >= CRASH_MAX)
+      return giveUp(`${deaths.length} workers exited within ${CRASH_WINDOW_MS / 1000} s, the last (${how})`);
+    console.error(`node-cluster: worker ${worker.process.pid} exited (${how}), forking another`);
     cluster.fork();
   });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers))
-      worker.process.kill('SIGTERM');
-    setTimeout(() => process.exit(0), 200).unref();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  for (let i = 0; i < opts.workers; i++)
+    cluster.fork();
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
 }
 
 let opts;
