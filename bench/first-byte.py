@@ -6,7 +6,8 @@
 Spawns COMMAND in its own session, then tries a GET on HOST:PORT every
 millisecond until a response starts. Prints the milliseconds from spawn to
 that first byte, then stops the server (SIGTERM to its main process, SIGKILL
-to its whole group if it lingers). Exits 1 if no "200" answer came in time.
+to its whole group if it lingers). Exits 1 if no "200" answer came in time,
+saying whether the server exited first and with what status.
 """
 
 import os
@@ -47,6 +48,16 @@ def stop(proc):
     proc.wait()
 
 
+def describe_exit(returncode):
+    """Says how a process ended, from a Popen returncode."""
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
 def main(argv):
     if len(argv) < 6 or argv[4] != "--":
         sys.exit(__doc__.strip())
@@ -65,9 +76,15 @@ def main(argv):
             if first is None:
                 time.sleep(RETRY_INTERVAL)
         elapsed_ms = (time.monotonic() - start) * 1000.0
+        # read before stop(), which ends the server itself
+        exited = proc.poll()
     finally:
         stop(proc)
 
+    if not first and exited is not None:
+        print(f"first-byte: the server {describe_exit(exited)} after {elapsed_ms:.0f} ms, "
+              f"before answering on {host}:{port}", file=sys.stderr)
+        return 1
     if not first:
         print(f"first-byte: no answer from {host}:{port} within {timeout:g} s", file=sys.stderr)
         return 1
