@@ -544,9 +544,10 @@ static void bus_emit_failed(Bus *b, const char *what, int r) {
 }
 
 /* Announces whichever of State, Workers and WorkersWanted differs from what was
- * last announced: `property` names the one the caller changed, but a change can
- * move the others too (draining lowers Workers, scaling changes both). */
-void bus_emit_manager_changed(Bus *b, const char *property) {
+ * last announced. Callers do not name a property: one change can move the
+ * others too (draining lowers Workers, scaling changes both), so all three are
+ * compared every time. */
+void bus_emit_manager_changed(Bus *b) {
         const char *changed[4];
         size_t n = 0;
         unsigned workers;

@@ -13,6 +13,8 @@ typedef struct Manager Manager;
 Bus *bus_open(Manager *m);
 void bus_close(Bus *b);
 
-void bus_emit_manager_changed(Bus *b, const char *property);
+/* Announces whichever of State, Workers and WorkersWanted changed since the
+ * last announcement. */
+void bus_emit_manager_changed(Bus *b);
 void bus_emit_worker_started(Bus *b, unsigned id, pid_t pid);
 void bus_emit_worker_exited(Bus *b, unsigned id, pid_t pid, const char *reason, int status);

@@ -119,7 +119,7 @@ static void manager_set_state(Manager *m, ManagerState s) {
                 return;
         log_debug("state %s -> %s", manager_state_name(m->state), manager_state_name(s));
         m->state = s;
-        bus_emit_manager_changed(m->bus, "State");
+        bus_emit_manager_changed(m->bus);
 }
 
 /* Recomputes running/degraded after any change, and sends READY=1 the first
@@ -262,7 +262,7 @@ static void child_on_ready(Child *c, const IpcReady *ready) {
                                  (int) o->pid, (int) c->pid);
                         child_drain(o, m->config.drain_timeout_usec);
                 }
-        bus_emit_manager_changed(m->bus, "Workers");
+        bus_emit_manager_changed(m->bus);
         if (m->rolling_slot == (int) c->slot)
                 manager_roll_next(m);
         else
@@ -434,7 +434,7 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         m->requests_retired += c->counters.requests;
         manager_unlink_child(m, c);
         child_free(c);
-        bus_emit_manager_changed(m->bus, "Workers");
+        bus_emit_manager_changed(m->bus);
 
         if (m->state == MANAGER_STOPPING) {
                 if (!m->children)
@@ -619,7 +619,7 @@ static int manager_resize(Manager *m, unsigned workers) {
                         slot_after_crash(m, i, 0);
         }
         log_info("scaling from %u to %u workers", old, workers);
-        bus_emit_manager_changed(m->bus, "WorkersWanted");
+        bus_emit_manager_changed(m->bus);
         return 0;
 }
 
@@ -740,7 +740,7 @@ static void manager_stop(Manager *m, const char *why) {
                         child_kill(c, "stopping");
                 else
                         child_drain(c, timeout);
-        bus_emit_manager_changed(m->bus, "Workers");
+        bus_emit_manager_changed(m->bus);
         (void) sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC,
                                           timeout + 2 * USEC_PER_SEC, 0, on_stop_deadline, m);
         if (!m->children)
