@@ -196,6 +196,7 @@ static const sd_bus_vtable worker_vtable[] = {
         SD_BUS_PROPERTY("Pid", "u", worker_get_pid, 0, 0),
         SD_BUS_PROPERTY("State", "s", worker_get_state, 0, 0),
         SD_BUS_PROPERTY("Requests", "t", NULL, offsetof(Child, counters.requests), 0),
+        SD_BUS_PROPERTY("BytesSent", "t", NULL, offsetof(Child, counters.bytes_sent), 0),
         SD_BUS_PROPERTY("ConnectionsActive", "u", NULL, offsetof(Child, counters.connections), 0),
         SD_BUS_PROPERTY("StartedAtUSec", "t", NULL, offsetof(Child, started_realtime_usec), 0),
         SD_BUS_PROPERTY("Restarts", "t", worker_get_restarts, 0, 0),

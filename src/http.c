@@ -128,11 +128,14 @@ static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
         int n = snprintf(body, sizeof body,
                          "# TYPE clusterd_worker_requests_total counter\n"
                          "clusterd_worker_requests_total{worker=\"%u\"} %llu\n"
+                         "# TYPE clusterd_worker_sent_bytes_total counter\n"
+                         "clusterd_worker_sent_bytes_total{worker=\"%u\"} %llu\n"
                          "# TYPE clusterd_worker_connections gauge\n"
                          "clusterd_worker_connections{worker=\"%u\"} %u\n"
                          "# TYPE clusterd_worker_draining gauge\n"
                          "clusterd_worker_draining{worker=\"%u\"} %d\n",
                          s->worker_id, (unsigned long long) s->stats.requests, s->worker_id,
+                         (unsigned long long) s->stats.bytes_sent, s->worker_id,
                          s->stats.connections, s->worker_id, s->draining);
 
         r = MHD_create_response_from_buffer((size_t) n, body, MHD_RESPMEM_MUST_COPY);

@@ -54,6 +54,14 @@ for id in 1 2; do
 done
 check "the workers' Requests add up to RequestsTotal ($sum)" test "$sum" -eq "$after"
 
+bytes=0
+for id in 1 2; do
+    r=$(bctl get-property io.clusterd1 /io/clusterd1/worker/$id io.clusterd1.Worker BytesSent)
+    bytes=$((bytes + ${r#t }))
+done
+index_size=$(stat -c %s "$SRCDIR/service/www/index.html")
+check "the workers' BytesSent ($bytes) count index.html's $index_size bytes" test "$bytes" -ge "$index_size"
+
 rss=$(bctl get-property io.clusterd1 /io/clusterd1/worker/1 io.clusterd1.Worker MemoryRSSBytes)
 check "worker 1 reports its memory (${rss#t } bytes)" test "${rss#t }" -gt 0
 
