@@ -385,6 +385,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 /* v was made from the stat that the lookup just compared */
                 if (conditions_evaluate(c, false, v) == COND_NOT_MODIFIED)
                         return queue_not_modified(s, c, v);
+                s->stats.bytes_sent += v->size;
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
         }
 

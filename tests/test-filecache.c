@@ -83,6 +83,7 @@ static void test_hit_returns_same_response(void **state) {
         assert_non_null(v);
         assert_string_equal(v->etag, want.etag);
         assert_string_equal(v->last_modified, want.last_modified);
+        assert_int_equal(v->size, 6); /* what a hit counts as sent */
         assert_string_equal(MHD_get_response_header(r, MHD_HTTP_HEADER_ETAG), want.etag);
         assert_string_equal(MHD_get_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED),
                             want.last_modified);

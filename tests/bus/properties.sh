@@ -60,7 +60,9 @@ for id in 1 2; do
     bytes=$((bytes + ${r#t }))
 done
 index_size=$(stat -c %s "$SRCDIR/service/www/index.html")
-check "the workers' BytesSent ($bytes) count index.html's $index_size bytes" test "$bytes" -ge "$index_size"
+# index.html is answered from each worker's in-memory cache after the first time
+check "the workers' BytesSent ($bytes) count index.html's $index_size bytes 500 times" \
+    test "$bytes" -ge $((500 * index_size))
 
 rss=$(bctl get-property io.clusterd1 /io/clusterd1/worker/1 io.clusterd1.Worker MemoryRSSBytes)
 check "worker 1 reports its memory (${rss#t } bytes)" test "${rss#t }" -gt 0
