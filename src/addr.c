@@ -1,4 +1,5 @@
-/* Parsing and printing of the HOST:PORT addresses clusterd listens on. */
+/* Parsing and printing of the HOST:PORT addresses clusterd listens on, and
+ * printing of the Unix socket paths systemd may pass it. */
 #include "addr.h"
 
 #include <arpa/inet.h>
@@ -6,8 +7,11 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 static int parse_port(const char *s, in_port_t *ret) {
         char *end;
@@ -75,6 +79,38 @@ int addr_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len) 
         return 0;
 }
 
+/* A path as it is, an abstract name with a leading '@'; bytes that are not
+ * printable ASCII (abstract names may hold any), and the backslash, as \xNN.
+ * A name too long for ADDR_STRLEN is cut short. */
+static void format_unix(const struct sockaddr_un *sun, socklen_t len, char buf[ADDR_STRLEN]) {
+        size_t n = (size_t) len - offsetof(struct sockaddr_un, sun_path), o = 0;
+        const char *name = sun->sun_path;
+
+        if (n > sizeof sun->sun_path)
+                n = sizeof sun->sun_path;
+        if (n == 0) {
+                snprintf(buf, ADDR_STRLEN, "(unnamed unix socket)");
+                return;
+        }
+        if (name[0] == '\0') {
+                buf[o++] = '@';
+                name++;
+                n--;
+        } else
+                n = strnlen(name, n);
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char) name[i];
+                bool plain = ch >= 0x20 && ch < 0x7f && ch != '\\';
+                if (o + (plain ? 1 : 4) >= ADDR_STRLEN)
+                        break;
+                if (plain)
+                        buf[o++] = (char) ch;
+                else
+                        o += (size_t) snprintf(buf + o, ADDR_STRLEN - o, "\\x%02x", ch);
+        }
+        buf[o] = '\0';
+}
+
 int addr_format(const struct sockaddr *sa, socklen_t len, char buf[ADDR_STRLEN]) {
         char host[INET6_ADDRSTRLEN];
 
@@ -88,6 +124,10 @@ int addr_format(const struct sockaddr *sa, socklen_t len, char buf[ADDR_STRLEN])
                 const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) sa;
                 inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
                 snprintf(buf, ADDR_STRLEN, "[%s]:%u", host, ntohs(sin6->sin6_port));
+                return 0;
+        }
+        if (sa->sa_family == AF_UNIX && len >= offsetof(struct sockaddr_un, sun_path)) {
+                format_unix((const struct sockaddr_un *) sa, len, buf);
                 return 0;
         }
         snprintf(buf, ADDR_STRLEN, "(family %d)", sa->sa_family);

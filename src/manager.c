@@ -799,6 +799,17 @@ int manager_new(Config *take_config, const char *config_path, bool config_requir
         return 0;
 }
 
+static void manager_log_listening(const Manager *m) {
+        size_t n = m->listeners.n_groups;
+        _cleanup_free_ const char **addrs = calloc(n ?: 1, sizeof *addrs);
+
+        if (!addrs)
+                return;
+        n = listen_addresses(&m->listeners, addrs, n);
+        for (size_t i = 0; i < n; i++)
+                log_info("listening on %s", addrs[i]);
+}
+
 static int manager_open_sockets(Manager *m) {
         const char *failed = NULL;
         int r;
@@ -811,6 +822,7 @@ static int manager_open_sockets(Manager *m) {
         if (r > 0) {
                 log_info("using %d socket(s) from systemd on %zu address(es)", r,
                          m->listeners.n_groups);
+                manager_log_listening(m);
                 for (unsigned g = 0; g < m->listeners.n_groups; g++) {
                         size_t size = listen_group_size(&m->listeners, g);
                         if (size > 1 && size % m->n_slots != 0)

@@ -1,4 +1,5 @@
-/* Unit tests for addr.c: parsing and printing of HOST:PORT listen addresses. */
+/* Unit tests for addr.c: parsing and printing of HOST:PORT listen addresses,
+ * and printing of Unix socket addresses. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include <cmocka.h>
 
@@ -109,8 +111,41 @@ static void test_reject(void **state) {
         assert_int_equal(addr_parse(NULL, &ss, &len), -EINVAL);
 }
 
+/* sun_path holds name (n bytes, abstract when it starts with NUL); the
+ * length is what getsockname() would report */
+static void check_unix(const char *name, size_t n, const char *want) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        char buf[ADDR_STRLEN];
+
+        memcpy(sun.sun_path, name, n);
+        assert_int_equal(addr_format((struct sockaddr *) &sun,
+                                     (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n), buf),
+                         0);
+        assert_string_equal(buf, want);
+}
+
+static void test_format_unix(void **state) {
+        char longest[sizeof((struct sockaddr_un *) 0)->sun_path];
+        char want[sizeof longest + 1];
+
+        check_unix("/run/clusterd.sock", sizeof "/run/clusterd.sock", "/run/clusterd.sock");
+        /* a path that fills sun_path has no NUL */
+        memset(longest, 'p', sizeof longest);
+        memcpy(want, longest, sizeof longest);
+        want[sizeof longest] = '\0';
+        check_unix(longest, sizeof longest, want);
+        check_unix("\0clusterd", 9, "@clusterd");
+        /* abstract names may hold any byte; a backslash is escaped too */
+        check_unix("\0a\0b\n\\", 6, "@a\\x00b\\x0a\\x5c");
+        /* the longest abstract name fits whole */
+        longest[0] = '\0';
+        want[0] = '@';
+        check_unix(longest, sizeof longest, want);
+        check_unix("", 0, "(unnamed unix socket)");
+}
+
 static void test_format_unknown_family(void **state) {
-        struct sockaddr_storage ss = { .ss_family = AF_UNIX };
+        struct sockaddr_storage ss = { .ss_family = AF_NETLINK };
         struct sockaddr_in sin = { .sin_family = AF_INET };
         char buf[ADDR_STRLEN];
 
@@ -122,11 +157,9 @@ static void test_format_unknown_family(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_ipv4),
-                cmocka_unit_test(test_ipv6),
-                cmocka_unit_test(test_any),
-                cmocka_unit_test(test_reject),
-                cmocka_unit_test(test_format_unknown_family),
+                cmocka_unit_test(test_ipv4),        cmocka_unit_test(test_ipv6),
+                cmocka_unit_test(test_any),         cmocka_unit_test(test_reject),
+                cmocka_unit_test(test_format_unix), cmocka_unit_test(test_format_unknown_family),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

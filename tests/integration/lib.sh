@@ -25,6 +25,7 @@ NOTIFY_PATH=""     # set by notify_start
 NOTIFY_OUT=""
 CD_PID=""          # set by clusterd_start / clusterd_start_activated
 WRAP=()            # command clusterd_start runs clusterd under, e.g. (taskset -c 0)
+ACTIVATE_LISTEN=() # what clusterd_start_activated listens on (default 127.0.0.1:$PORT)
 LOG=""
 # clusterd reads this instead of /etc/clusterd/clusterd.conf, so that whatever
 # is installed on the machine does not change the tests; tests may fill it
@@ -344,14 +345,17 @@ clusterd_start() {
 # clusterd_start_activated ARGS...: the same under systemd-socket-activate;
 # clusterd itself starts on the first connection.
 clusterd_start_activated() {
-        local env_args=()
+        local env_args=() listen_args=() addr
+        for addr in "${ACTIVATE_LISTEN[@]:-127.0.0.1:$PORT}"; do
+                listen_args+=(-l "$addr")
+        done
         LOG=$TMP/clusterd.log
         : >"$LOG"
         notify_env
         if ((${#NOTIFY_ENV[@]})); then
                 env_args=(-E "${NOTIFY_ENV[0]}")
         fi
-        spawn "$LOG" systemd-socket-activate -l "127.0.0.1:$PORT" --fdname=http "${env_args[@]}" \
+        spawn "$LOG" systemd-socket-activate "${listen_args[@]}" --fdname=http "${env_args[@]}" \
                 "$CLUSTERD" --config "$CONF" --root "$ROOT" "$@"
         CD_PID=$SPAWNED
         wait_for 10 grep -q "Listening on" "$LOG" || die "systemd-socket-activate did not listen"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start-up, standalone and under systemd-socket-activate: READY=1 reaches the
 # notify socket only after every worker is serving, STATUS names the workers,
-# only the manager talks to the notify socket, and every worker answers.
+# only the manager talks to the notify socket, and every worker answers; Unix
+# sockets from systemd are named by their path.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -90,5 +91,24 @@ check_cmd "socket-activated: clusterd uses the socket from systemd, binds none" 
         log_has 'using 1 socket\(s\) from systemd'
 check_startup socket-activated 2
 check_stop socket-activated
+
+# socket-activated on Unix sockets, one on a path and one abstract: the log
+# names each as such, never by its address family's number
+: >"$NOTIFY_OUT"
+abstract=clusterd-test-$$
+ACTIVATE_LISTEN=("$TMP/http.sock" "@$abstract")
+clusterd_start_activated --workers 2
+check_eq "unix sockets: the first request (which starts clusterd) gets 200" 200 \
+        "$(http_code http://localhost/ --unix-socket "$TMP/http.sock" --max-time 20)"
+wait_serving 2
+check_eq "unix sockets: the abstract socket is served too" 200 \
+        "$(http_code http://localhost/ --abstract-unix-socket "$abstract")"
+check_cmd "unix sockets: the log names the path" log_has "listening on $TMP/http.sock\$"
+check_cmd "unix sockets: the log names the abstract socket as @$abstract" \
+        log_has "listening on @$abstract\$"
+check_no_match "unix sockets: no socket is named by its family number" '\(family [0-9]+\)' \
+        "$(cat "$LOG")"
+check_stop unix-sockets
+ACTIVATE_LISTEN=()
 
 finish
