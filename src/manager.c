@@ -82,31 +82,37 @@ static void manager_update_status(Manager *m) {
         char status[sizeof m->status];
         unsigned backing_off = 0, first_backoff = 0;
         uint64_t delay = 0;
-        int n;
+        size_t n;
 
         for (unsigned i = 0; i < m->n_slots; i++)
                 if (m->slots[i].respawn_timer && !backing_off++) {
                         first_backoff = i + 1;
                         delay = m->slots[i].backoff_usec;
                 }
-        n = snprintf(status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
-                     manager_workers_serving(m), m->n_slots,
-                     (unsigned long long) manager_requests_total(m),
-                     (unsigned long long) m->restarts);
+        n = (size_t) snprintf(status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
+                              manager_workers_serving(m), m->n_slots,
+                              (unsigned long long) manager_requests_total(m),
+                              (unsigned long long) m->restarts);
         if (m->state == MANAGER_STOPPING) {
                 unsigned left = 0;
                 for (Child *c = m->children; c; c = c->next)
                         left++;
-                snprintf(status + n, sizeof status - n, "; stopping, %u worker(s) draining", left);
+                n += (size_t) snprintf(status + n, sizeof status - n,
+                                       "; stopping, %u worker(s) draining", left);
         } else if (m->state == MANAGER_RELOADING && m->rolling_slot >= 0)
-                snprintf(status + n, sizeof status - n, "; reloading (worker %d)",
-                         m->rolling_slot + 1);
+                n += (size_t) snprintf(status + n, sizeof status - n, "; reloading (worker %d)",
+                                       m->rolling_slot + 1);
         else if (m->state == MANAGER_RELOADING)
-                snprintf(status + n, sizeof status - n, "; reloading");
+                n += (size_t) snprintf(status + n, sizeof status - n, "; reloading");
         else if (backing_off)
-                snprintf(status + n, sizeof status - n,
-                         "; degraded: worker %u crash-looping, retry in %.1fs", first_backoff,
-                         (double) delay / USEC_PER_SEC);
+                n += (size_t) snprintf(status + n, sizeof status - n,
+                                       "; degraded: worker %u crash-looping, retry in %.1fs",
+                                       first_backoff, (double) delay / USEC_PER_SEC);
+        /* how the last reload ended stays visible until the next one: the
+         * reload helper reads it to tell a failed reload from a finished one */
+        if (m->reload_note[0] && n < sizeof status &&
+            (m->state == MANAGER_RUNNING || m->state == MANAGER_DEGRADED))
+                snprintf(status + n, sizeof status - n, "; %s", m->reload_note);
 
         if (strcmp(status, m->status) != 0) {
                 memcpy(m->status, status, sizeof status);
@@ -233,6 +239,7 @@ static void child_drain(Child *c, uint64_t timeout_usec) {
 }
 
 static void manager_roll_next(Manager *m);
+static void manager_roll_fail(Manager *m, unsigned i);
 static void manager_reload_check_done(Manager *m);
 static int manager_spawn(Manager *m, unsigned slot);
 
@@ -352,6 +359,11 @@ static void slot_after_crash(Manager *m, unsigned i, uint64_t served_usec) {
         slot->crashes++;
         slot->restarts++;
         m->restarts++;
+        if ((int) i == m->rolling_slot && slot->crashes >= m->config.crash_loop_limit) {
+                manager_roll_fail(m, i);
+                if (slot->current || slot->respawn_timer)
+                        return; /* back to its old worker, or a new reload took the slot */
+        }
         delay = backoff_delay(slot->crashes, m->config.restart_backoff_max_usec);
         if (slot->crashes >= m->config.crash_loop_limit) {
                 manager_maybe_give_up(m);
@@ -536,6 +548,23 @@ static bool child_fds_match(const Manager *m, const Child *c) {
         return n == c->n_listen_fds && memcmp(fds, c->listen_fds, n * sizeof *fds) == 0;
 }
 
+/* Ends the reload, finished or failed: systemd hears READY=1 again, with a
+ * STATUS that says how it ended, and a reload asked for meanwhile starts. */
+static void manager_reload_end(Manager *m, const char *failure) {
+        if (failure)
+                snprintf(m->reload_note, sizeof m->reload_note, "reload %u failed: %s", m->reloads,
+                         failure);
+        else
+                snprintf(m->reload_note, sizeof m->reload_note, "reload %u done", m->reloads);
+        manager_set_state(m, MANAGER_RUNNING);
+        manager_update(m); /* degraded if a slot is down; STATUS before READY=1 */
+        sd_notify(false, "READY=1");
+        if (m->reload_queued) {
+                m->reload_queued = false;
+                (void) manager_reload(m);
+        }
+}
+
 /* A reload is over once no slot waits for its replacement and every slot
  * serves; only then may systemd hear READY=1 again. */
 static void manager_reload_check_done(Manager *m) {
@@ -543,12 +572,38 @@ static void manager_reload_check_done(Manager *m) {
             manager_workers_serving(m) < m->n_slots)
                 return;
         log_info("reload finished: %u/%u workers serving", manager_workers_serving(m), m->n_slots);
-        manager_set_state(m, MANAGER_RUNNING);
-        sd_notify(false, "READY=1");
-        if (m->reload_queued) {
-                m->reload_queued = false;
-                (void) manager_reload(m);
+        manager_reload_end(m, NULL);
+}
+
+/* The new worker of the slot being rolled failed to start crash-loop-limit
+ * times in a row: the roll stops here. The slots not yet replaced keep their
+ * workers, and this slot keeps its old one if that still serves. Each failed
+ * start is bounded by heartbeat-timeout (a starting worker that stays silent
+ * is killed as hung), so with the defaults a roll step fails within about
+ * 5 x 10 s plus 0.7 s of backoff: before systemd's 90 s reload timeout. */
+static void manager_roll_fail(Manager *m, unsigned i) {
+        Slot *slot = &m->slots[i];
+        Child *old = NULL;
+        char why[64];
+
+        for (Child *c = m->children; c; c = c->next)
+                if (c->slot == i && c->state == CHILD_SERVING)
+                        old = c;
+        log_error("reload failed: worker %u did not start with the new configuration (%u "
+                  "failures in a row); %s, the rolling restart stops",
+                  i + 1, slot->crashes,
+                  old ? "its previous worker keeps serving" : "it stays down and is retried");
+        for (unsigned k = 0; k < m->n_slots; k++)
+                m->slots[k].roll_pending = false;
+        m->rolling_slot = -1;
+        if (old) {
+                slot->respawn_timer = sd_event_source_disable_unref(slot->respawn_timer);
+                slot->backoff_usec = 0;
+                slot->crashes = 0;
+                slot->current = old;
         }
+        snprintf(why, sizeof why, "worker %u did not start", i + 1);
+        manager_reload_end(m, why);
 }
 
 /* Starts the replacement of the next pending slot, or finishes the roll. */
@@ -562,10 +617,10 @@ static void manager_roll_next(Manager *m) {
                 if (slot->respawn_timer)
                         continue; /* it is being restarted already, with the new config */
                 m->rolling_slot = (int) i;
-                if (manager_spawn(m, i) < 0) {
+                /* a failed spawn counts like a crash of the new worker: the
+                 * roll waits for the respawn, or stops (manager_roll_fail) */
+                if (manager_spawn(m, i) < 0)
                         slot_after_crash(m, i, 0);
-                        continue;
-                }
                 manager_update_status(m);
                 return;
         }
@@ -681,14 +736,19 @@ int manager_reload(Manager *m) {
                 m->reload_queued = true;
                 return 0;
         }
+        m->reloads++;
         r = config_build(&c, m->config_path, m->config_required, m->overrides, m->n_overrides, err);
         if (r < 0) {
                 log_error("reload refused, keeping the running configuration: %s", err);
                 memcpy(m->reload_error, err, sizeof m->reload_error);
+                snprintf(m->reload_note, sizeof m->reload_note,
+                         "reload %u refused, running configuration kept", m->reloads);
+                manager_update_status(m);
                 config_done(&c);
                 return r;
         }
         m->reload_error[0] = 0;
+        m->reload_note[0] = 0;
         for (size_t i = 0; i < c.n_listen && !m->listeners.from_systemd; i++)
                 if (i >= m->config.n_listen || strcmp(c.listen[i], m->config.listen[i]) != 0) {
                         log_warning("reload: listen addresses cannot change while running; "

@@ -86,6 +86,8 @@ struct Manager {
         uint64_t started_realtime_usec;
         char status[256];
         char reload_error[CONFIG_ERROR_MAX]; /* why the last reload was refused */
+        unsigned reloads;                    /* reloads begun or refused, numbering: */
+        char reload_note[96]; /* how the last one ended, for STATUS ("reload 3 failed: ...") */
 };
 
 /* Builds the manager from a loaded config; the config is moved in. The source
