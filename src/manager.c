@@ -725,8 +725,13 @@ static unsigned manager_wanted_workers(const Config *c) {
         return n;
 }
 
+/* A reload either is refused with nothing changed, or applies the new config
+ * and rolls the workers: all that can fail (the config, sockets for more
+ * workers) is tried before anything is applied, so that "refused" on the bus
+ * or in STATUS always means the running configuration stays. */
 int manager_reload(Manager *m) {
         char err[CONFIG_ERROR_MAX] = "";
+        unsigned wanted, old;
         Config c;
         int r;
 
@@ -738,6 +743,13 @@ int manager_reload(Manager *m) {
         }
         m->reloads++;
         r = config_build(&c, m->config_path, m->config_required, m->overrides, m->n_overrides, err);
+        if (r >= 0) {
+                wanted = manager_wanted_workers(&c);
+                r = listen_grow(&m->listeners, wanted);
+                if (r < 0)
+                        snprintf(err, sizeof err, "cannot open sockets for %u workers: %s", wanted,
+                                 strerror(-r));
+        }
         if (r < 0) {
                 log_error("reload refused, keeping the running configuration: %s", err);
                 memcpy(m->reload_error, err, sizeof m->reload_error);
@@ -763,11 +775,12 @@ int manager_reload(Manager *m) {
         log_setup("manager", m->config.log_level);
         manager_set_state(m, MANAGER_RELOADING);
         /* slots added by the resize start with the new config already; the
-         * ones that were there before are replaced, each exactly once */
-        unsigned old = m->n_slots;
-        r = manager_resize(m, manager_wanted_workers(&m->config));
+         * ones that were there before are replaced, each exactly once. The
+         * sockets are open already, so the resize cannot fail. */
+        old = m->n_slots;
+        (void) manager_resize(m, wanted);
         manager_roll_start(m, old < m->n_slots ? old : m->n_slots);
-        return r;
+        return 0;
 }
 
 /* ---- stop ---- */
