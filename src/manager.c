@@ -576,12 +576,14 @@ static void manager_reload_check_done(Manager *m) {
 }
 
 /* The new worker of the slot being rolled failed to start crash-loop-limit
- * times in a row: the roll stops here. The slots not yet replaced keep their
- * workers, and this slot keeps its old one if that still serves. Each failed
- * start is bounded by heartbeat-timeout (a starting worker that stays silent
- * is killed as hung), so with the defaults a roll step fails within about
- * 5 x 10 s plus 0.7 s of backoff: before systemd's 90 s reload timeout. */
+ * times in a row: the roll (of a reload, Scale or RestartWorker) stops here.
+ * The slots not yet replaced keep their workers, and this slot keeps its old
+ * one if that still serves. Each failed start is bounded by heartbeat-timeout
+ * (a starting worker that stays silent is killed as hung), so with the
+ * defaults a roll step fails within about 5 x 10 s plus 0.7 s of backoff:
+ * before clusterd-reload's 85 s and systemd's 90 s. */
 static void manager_roll_fail(Manager *m, unsigned i) {
+        bool reloading = m->state == MANAGER_RELOADING;
         Slot *slot = &m->slots[i];
         Child *old = NULL;
         char why[64];
@@ -589,9 +591,10 @@ static void manager_roll_fail(Manager *m, unsigned i) {
         for (Child *c = m->children; c; c = c->next)
                 if (c->slot == i && c->state == CHILD_SERVING)
                         old = c;
-        log_error("reload failed: worker %u did not start with the new configuration (%u "
-                  "failures in a row); %s, the rolling restart stops",
-                  i + 1, slot->crashes,
+        log_error("%s failed: worker %u did not start%s (%u failures in a row); %s, the "
+                  "rolling restart stops",
+                  reloading ? "reload" : "worker restart", i + 1,
+                  reloading ? " with the new configuration" : "", slot->crashes,
                   old ? "its previous worker keeps serving" : "it stays down and is retried");
         for (unsigned k = 0; k < m->n_slots; k++)
                 m->slots[k].roll_pending = false;
@@ -601,6 +604,10 @@ static void manager_roll_fail(Manager *m, unsigned i) {
                 slot->backoff_usec = 0;
                 slot->crashes = 0;
                 slot->current = old;
+        }
+        if (!reloading) {
+                manager_update(m);
+                return;
         }
         snprintf(why, sizeof why, "worker %u did not start", i + 1);
         manager_reload_end(m, why);
