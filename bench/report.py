@@ -155,6 +155,9 @@ def load_measurement(path, scenario):
         deltas = [after[p][0] - before[p][0] for p in before]
         m["cpu_fair"] = spread(deltas, floor=20)
         m["cpu_s"] = sum(deltas) / CLOCK_TICKS
+    # the workers' CPU time per answered request: what the server itself
+    # spends, apart from the load generator that shares the CPUs
+    m["cpu_us"] = m["cpu_s"] * 1e6 / m["requests"] if m["cpu_s"] is not None and m["requests"] else None
 
     rss = parse_pid_values(read(os.path.join(path, "rss.after")))
     m["rss_kib"] = statistics.median(v[0] for v in rss.values()) if rss else None
@@ -247,6 +250,7 @@ def summarise_rows(rows, baseline):
                 "p99": median(m["p99"] for m in ms),
                 "errors": sum(m["errors"] or 0 for m in ms),
                 "cpu_fair": median(m["cpu_fair"] for m in ms),
+                "cpu_us": median(m["cpu_us"] for m in ms),
                 "req_fair": median(m["req_fair"] for m in ms),
                 "conn_fair": median(m["conn_fair"] for m in ms),
                 "conns": ms[-1]["conns"],
@@ -305,6 +309,7 @@ def table_rows(summary):
                 fmt(s["p99"], ".2f"),
                 fmt(s.get("rps_vs_nginx"), ".2f", "x") if server == "clusterd" else "",
                 fmt(s.get("rps_vs_node"), ".2f", "x") if server == "clusterd" else "",
+                fmt(s["cpu_us"], ".1f"),
                 fmt(s["cpu_fair"], ".2f"),
                 fmt(s["req_fair"], ".2f") if server == "clusterd" else "",
                 fmt_mib(s["rss_kib"]),
@@ -314,12 +319,12 @@ def table_rows(summary):
 
 
 TABLE_HEAD = ["scenario", "server", "req/s", "p50 ms", "p99 ms", "vs nginx", "vs node",
-              "cpu max/min", "req max/min", "RSS MiB/worker", "errors"]
+              "cpu us/req", "cpu max/min", "req max/min", "RSS MiB/worker", "errors"]
 
 
 def text_table(rows):
     widths = [max(len(r[i]) for r in rows + [TABLE_HEAD]) for i in range(len(TABLE_HEAD))]
-    right = {2, 3, 4, 5, 6, 7, 8, 9, 10}
+    right = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
     out = []
     for row in [TABLE_HEAD] + rows:
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
@@ -401,11 +406,11 @@ def target_lines(summary):
 # --- output files ----------------------------------------------------------
 
 SUMMARY_FIELDS = ["scenario", "server", "rounds", "failed_rounds", "requests_per_s", "p50_ms", "p99_ms",
-                  "rps_vs_nginx", "rps_vs_node", "p99_vs_nginx", "p99_vs_node", "cpu_max_min", "requests_max_min",
-                  "conn_max_min", "rss_kib_per_worker", "pss_kib_per_worker", "errors", "idle_open", "idle_alive",
+                  "rps_vs_nginx", "rps_vs_node", "p99_vs_nginx", "p99_vs_node", "cpu_us_per_request",
+                  "cpu_max_min", "requests_max_min", "conn_max_min", "rss_kib_per_worker", "pss_kib_per_worker", "errors", "idle_open", "idle_alive",
                   "idle_lingering", "first_byte_ms", "first_byte_vs_node"]
 ROUND_FIELDS = ["round", "scenario", "server", "answered", "requests_per_s", "p50_ms", "p99_ms", "requests", "errors",
-                "cpu_s", "cpu_max_min", "requests_max_min", "conn_max_min", "connections_per_worker",
+                "cpu_s", "cpu_us_per_request", "cpu_max_min", "requests_max_min", "conn_max_min", "connections_per_worker",
                 "rss_kib_per_worker", "pss_kib_per_worker", "idle_open", "idle_alive", "idle_lingering", "first_byte_ms"]
 
 
@@ -422,7 +427,8 @@ def write_summary_csv(path, summary):
         for (scenario, server), s in summary.items():
             w.writerow([scenario, server, s["rounds"], s["failed"], num(s.get("rps"), 1), num(s.get("p50")),
                         num(s.get("p99")), num(s.get("rps_vs_nginx")), num(s.get("rps_vs_node")),
-                        num(s.get("p99_vs_nginx")), num(s.get("p99_vs_node")), num(s.get("cpu_fair")),
+                        num(s.get("p99_vs_nginx")), num(s.get("p99_vs_node")), num(s.get("cpu_us"), 1),
+                        num(s.get("cpu_fair")),
                         num(s.get("req_fair")), num(s.get("conn_fair")), num(s.get("rss_kib"), 0),
                         num(s.get("pss_kib"), 0), num(s.get("errors")), num(s.get("idle_open")),
                         num(s.get("idle_alive")), num(s.get("idle_lingering")), num(s.get("ms"), 2),
@@ -436,7 +442,7 @@ def write_rounds_csv(path, rows):
         for rnd, scenario, server, m in rows:
             w.writerow([rnd, scenario, server, int(m["answered"]), num(m.get("rps"), 1), num(m.get("p50")),
                         num(m.get("p99")), num(m.get("requests")), num(m.get("errors")), num(m.get("cpu_s"), 2),
-                        num(m.get("cpu_fair")), num(m.get("req_fair")), num(m.get("conn_fair")), m.get("conns", ""),
+                        num(m.get("cpu_us"), 1), num(m.get("cpu_fair")), num(m.get("req_fair")), num(m.get("conn_fair")), m.get("conns", ""),
                         num(m.get("rss_kib"), 0), num(m.get("pss_kib"), 0), num(m.get("idle_open")),
                         num(m.get("idle_alive")), num(m.get("idle_lingering")), num(m.get("ms"), 2)])
 
@@ -523,6 +529,7 @@ def summarise(raw_dir, out_dir, chart_script, pairs):
     for label, value, verdict in targets:
         print(f"  {label.ljust(w1)}  {value.ljust(w2)}  {verdict}")
     print()
+    print("cpu us/req: the workers' CPU time (user + system) over the load window per answered request;")
     print("cpu max/min: per-worker CPU time over the load window, busiest/idlest worker (all servers);")
     print("req max/min: per-worker request counts from clusterd's /metrics (clusterd only). 1.00 is perfectly even.")
 
