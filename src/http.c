@@ -357,7 +357,9 @@ static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection 
         return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
-static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url) {
+/* body_sent: false for HEAD, whose answers count no bytes as sent */
+static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url,
+                                  bool body_sent) {
         char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
         struct MHD_Response *r;
         struct stat st;
@@ -385,7 +387,8 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 /* v was made from the stat that the lookup just compared */
                 if (conditions_evaluate(c, false, v) == COND_NOT_MODIFIED)
                         return queue_not_modified(s, c, v);
-                s->stats.bytes_sent += v->size;
+                if (body_sent)
+                        s->stats.bytes_sent += v->size;
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
         }
 
@@ -437,7 +440,8 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
 
                 switch (range_parse(range, (uint64_t) st.st_size, &start, &len)) {
                 case RANGE_OK:
-                        s->stats.bytes_sent += len;
+                        if (body_sent)
+                                s->stats.bytes_sent += len;
                         return queue_range(s, c, fd, &st, v, type, start, len);
                 case RANGE_UNSATISFIABLE:
                         close(fd);
@@ -446,7 +450,8 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                         break;
                 }
         }
-        s->stats.bytes_sent += (uint64_t) st.st_size;
+        if (body_sent)
+                s->stats.bytes_sent += (uint64_t) st.st_size;
 
         r = use_cache && v ? filecache_store(s->cache, rel, resolved, is_index, fd, &st, v, type)
                            : NULL;
@@ -481,7 +486,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return queue_canned(s, c, s->draining ? CANNED_HEALTH_DRAINING : CANNED_HEALTH_OK);
         if (strcmp(url, "/metrics") == 0)
                 return serve_metrics(s, c);
-        return serve_file(s, c, url);
+        return serve_file(s, c, url, get);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
