@@ -41,9 +41,18 @@ int cond_parse_date(const char *s, time_t *ret) {
 }
 
 int cond_format_etag(const struct stat *st, char *buf, size_t size) {
-        int n = snprintf(buf, size, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx\"",
-                         (uint64_t) st->st_ino, (uint64_t) st->st_size,
-                         (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec);
+        int n;
+
+        if (st->st_ctim.tv_sec == st->st_mtim.tv_sec && st->st_ctim.tv_nsec == st->st_mtim.tv_nsec)
+                n = snprintf(buf, size, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx\"",
+                             (uint64_t) st->st_ino, (uint64_t) st->st_size,
+                             (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec);
+        else
+                n = snprintf(buf, size,
+                             "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx-%" PRIx64 ".%08lx\"",
+                             (uint64_t) st->st_ino, (uint64_t) st->st_size,
+                             (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec,
+                             (uint64_t) st->st_ctim.tv_sec, (unsigned long) st->st_ctim.tv_nsec);
         if (n < 0 || (size_t) n >= size)
                 return -ENOBUFS;
         return 0;
@@ -130,7 +139,7 @@ int cond_etag_list_match(const char *list, const char *etag) {
         return match;
 }
 
-bool cond_if_range_holds(const char *value, const CondValidators *v) {
+bool cond_if_range_holds(const char *value, const CondValidators *v, time_t now) {
         const char *p = value;
         const char *tag;
         size_t len;
@@ -144,7 +153,7 @@ bool cond_if_range_holds(const char *value, const CondValidators *v) {
                         return false;
                 return len == strlen(v->etag) && memcmp(tag, v->etag, len) == 0;
         }
-        return cond_parse_date(value, &t) >= 0 && t == v->mtime;
+        return cond_parse_date(value, &t) >= 0 && t == v->mtime && v->mtime < now;
 }
 
 CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t now) {
@@ -157,7 +166,7 @@ CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t
                    since <= now && v->mtime <= since)
                 return COND_NOT_MODIFIED;
 
-        if (req->has_range && req->if_range && !cond_if_range_holds(req->if_range, v))
+        if (req->has_range && req->if_range && !cond_if_range_holds(req->if_range, v, now))
                 return COND_SEND_WHOLE;
         return COND_SEND;
 }

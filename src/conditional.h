@@ -10,7 +10,7 @@
 #include <time.h>
 
 /* '"' + 16 + '-' + 16 + '-' + 16 + '.' + 8 + '"' + NUL, rounded up */
-#define COND_ETAG_MAX 80
+#define COND_ETAG_MAX 96
 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL, with room for a 5-digit year */
 #define COND_DATE_MAX 32
 
@@ -45,8 +45,10 @@ int cond_format_date(time_t t, char *buf, size_t size);
 int cond_parse_date(const char *s, time_t *ret);
 
 /* The strong ETag of a file: inode, size and mtime to the nanosecond, so a
- * rewrite, a replacement by rename and a touch each give a new one.
- * -ENOBUFS when buf is too small. */
+ * rewrite, a replacement by rename and a touch each give a new one; and the
+ * ctime when it differs from the mtime (a plain write sets both alike), so a
+ * rewrite that keeps the mtime (cp -p, rsync -t --inplace) gives a new one
+ * too. -ENOBUFS when buf is too small. */
 int cond_format_etag(const struct stat *st, char *buf, size_t size);
 
 /* Fills *ret from a stat of the file about to be answered. */
@@ -58,10 +60,13 @@ int cond_validators_from_stat(const struct stat *st, CondValidators *ret);
 int cond_etag_list_match(const char *list, const char *etag);
 
 /* Whether an If-Range value holds for the validators: an entity-tag equal to
- * the ETag under strong comparison, or an HTTP-date equal to Last-Modified. */
-bool cond_if_range_holds(const char *value, const CondValidators *v);
+ * the ETag under strong comparison, or an HTTP-date equal to Last-Modified
+ * while that is a strong validator, at least a second before `now` (RFC 9110
+ * 8.8.2.2): two versions written within one second share the date. */
+bool cond_if_range_holds(const char *value, const CondValidators *v, time_t now);
 
 /* The answer to a GET or HEAD, following RFC 9110 section 13.2.2:
  * If-None-Match, else If-Modified-Since (ignored when unparseable or later
- * than `now`), then If-Range. */
+ * than `now`), then If-Range. `now` is read only with If-Modified-Since or
+ * If-Range. */
 CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t now);

@@ -281,7 +281,7 @@ static enum MHD_Result queue_not_modified(HttpServer *s, struct MHD_Connection *
 }
 
 /* What RFC 9110 section 13.2.2 makes of the request's preconditions. The
- * clock is read only for If-Modified-Since, through the vDSO. */
+ * clock is read only for If-Modified-Since and If-Range, through the vDSO. */
 static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
                                       const CondValidators *v) {
         CondRequest req = {
@@ -297,7 +297,7 @@ static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
 
         if (!v) /* no validators: nothing can match */
                 return req.if_range ? COND_SEND_WHOLE : COND_SEND;
-        return cond_evaluate(&req, v, req.if_modified_since ? time(NULL) : 0);
+        return cond_evaluate(&req, v, req.if_modified_since || req.if_range ? time(NULL) : 0);
 }
 
 /* Large or uncached files: MHD sends them with sendfile and closes fd. */

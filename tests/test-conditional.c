@@ -23,6 +23,7 @@ static struct stat example_stat(void) {
         st.st_size = 11;
         st.st_mtim.tv_sec = EXAMPLE_TIME;
         st.st_mtim.tv_nsec = 500000000;
+        st.st_ctim = st.st_mtim; /* as a plain write leaves them */
         return st;
 }
 
@@ -113,12 +114,23 @@ static void test_etag(void **state) {
         other.st_ino++;
         assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
         assert_string_not_equal(a, b);
+        /* a rewrite that kept the mtime: only the ctime moved, and shows */
+        other = st;
+        other.st_ctim.tv_sec += 3600;
+        assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
+        assert_string_equal(b, "\"2a-b-2ebc98a1.1dcd6500-2ebca6b1.1dcd6500\"");
+        other.st_ctim.tv_nsec++;
+        assert_int_equal(cond_format_etag(&other, a, sizeof a), 0);
+        assert_string_not_equal(a, b);
+        assert_int_equal(cond_format_etag(&st, a, sizeof a), 0);
 
         /* the largest values still fit */
         other.st_ino = (ino_t) -1;
         other.st_size = INT64_MAX;
         other.st_mtim.tv_sec = -1;
         other.st_mtim.tv_nsec = 999999999;
+        other.st_ctim.tv_sec = -2;
+        other.st_ctim.tv_nsec = 999999998;
         assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
         assert_int_equal(cond_format_etag(&st, b, 8), -ENOBUFS);
 }
@@ -165,16 +177,21 @@ static void test_list_malformed(void **state) {
 static void test_if_range(void **state) {
         CondValidators v = example_validators();
 
-        assert_true(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\"", &v));
-        assert_false(cond_if_range_holds("W/\"2a-b-2ebc98a1.1dcd6500\"", &v)); /* strong only */
-        assert_false(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6501\"", &v));
-        assert_false(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\", \"x\"", &v));
-        assert_false(cond_if_range_holds("*", &v));
-        assert_true(cond_if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", &v));
-        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:38 GMT", &v)); /* exact */
-        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:36 GMT", &v));
-        assert_false(cond_if_range_holds("x", &v));
-        assert_false(cond_if_range_holds("", &v));
+        assert_true(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\"", &v, NOW));
+        assert_false(
+                cond_if_range_holds("W/\"2a-b-2ebc98a1.1dcd6500\"", &v, NOW)); /* strong only */
+        assert_false(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6501\"", &v, NOW));
+        assert_false(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\", \"x\"", &v, NOW));
+        assert_false(cond_if_range_holds("*", &v, NOW));
+        assert_true(cond_if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", &v, NOW));
+        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:38 GMT", &v, NOW)); /* exact */
+        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:36 GMT", &v, NOW));
+        assert_false(cond_if_range_holds("x", &v, NOW));
+        assert_false(cond_if_range_holds("", &v, NOW));
+        /* a date is strong only once the file is a second old */
+        assert_true(cond_if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", &v, EXAMPLE_TIME + 1));
+        assert_false(cond_if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", &v, EXAMPLE_TIME));
+        assert_true(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\"", &v, EXAMPLE_TIME));
 }
 
 static CondResult eval(const char *inm, const char *ims, const char *if_range, bool has_range) {
