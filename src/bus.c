@@ -219,6 +219,13 @@ static int manager_get_state(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "s", manager_state_name(m->state));
 }
 
+static int manager_get_last_reload(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        const Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", m->reload_note);
+}
+
 static int manager_get_workers(sd_bus *bus, const char *path, const char *interface,
                                const char *property, sd_bus_message *reply, void *userdata,
                                sd_bus_error *error) {
@@ -416,6 +423,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("WorkerRestarts", "t", NULL, offsetof(Manager, restarts), 0),
         SD_BUS_PROPERTY("StartedAtUSec", "t", NULL, offsetof(Manager, started_realtime_usec),
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LastReload", "s", manager_get_last_reload, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("ListWorkers", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(uusttttt)", workers), method_list_workers,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -348,7 +348,15 @@ static void manager_maybe_give_up(Manager *m) {
                 sd_event_exit(m->event, EXIT_FAILURE);
 }
 
-/* The slot lost its current child unexpectedly: respawn, at once or later. */
+/* The slot needs a new child: it has none, or it is being rolled and its
+ * current child is still the old one, because spawning the new one failed. */
+static bool slot_wants_child(const Manager *m, unsigned i) {
+        const Child *c = m->slots[i].current;
+        return !c || ((int) i == m->rolling_slot && c->state == CHILD_SERVING);
+}
+
+/* The slot lost its current child unexpectedly, or its new child could not
+ * be spawned: respawn, at once or later. */
 static void slot_after_crash(Manager *m, unsigned i, uint64_t served_usec) {
         Slot *slot = &m->slots[i];
         uint64_t delay;
@@ -359,15 +367,26 @@ static void slot_after_crash(Manager *m, unsigned i, uint64_t served_usec) {
         slot->crashes++;
         slot->restarts++;
         m->restarts++;
-        if ((int) i == m->rolling_slot && slot->crashes >= m->config.crash_loop_limit) {
+        /* the roll's own count: slot->crashes may carry failures from long
+         * before, and is reset only by a worker that served a while */
+        if ((int) i == m->rolling_slot && ++m->roll_failures >= m->config.crash_loop_limit) {
                 manager_roll_fail(m, i);
-                if (slot->current || slot->respawn_timer)
-                        return; /* back to its old worker, or a new reload took the slot */
+                /* a reload queued meanwhile may have started: it may have
+                 * stopped the manager, removed the slot or taken it over */
+                if (m->state == MANAGER_STOPPING || i >= m->n_slots || !slot_wants_child(m, i) ||
+                    slot->respawn_timer)
+                        return;
         }
         delay = backoff_delay(slot->crashes, m->config.restart_backoff_max_usec);
         if (slot->crashes >= m->config.crash_loop_limit) {
                 manager_maybe_give_up(m);
                 if (m->state == MANAGER_STOPPING)
+                        return;
+                /* a reload that waits for this slot has failed; a reload
+                 * queued behind it may start and take the slot over */
+                manager_reload_check_done(m);
+                if (m->state == MANAGER_STOPPING || i >= m->n_slots || !slot_wants_child(m, i) ||
+                    slot->respawn_timer)
                         return;
         }
         if (delay == 0) {
@@ -394,7 +413,8 @@ static int slot_on_respawn(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 slot->respawn_timer = sd_event_source_disable_unref(slot->respawn_timer);
                 slot->backoff_usec = 0;
-                if (m->state != MANAGER_STOPPING && !slot->current && manager_spawn(m, i) < 0)
+                if (m->state != MANAGER_STOPPING && slot_wants_child(m, i) &&
+                    manager_spawn(m, i) < 0)
                         slot_after_crash(m, i, 0);
                 break;
         }
@@ -566,11 +586,28 @@ static void manager_reload_end(Manager *m, const char *failure) {
 }
 
 /* A reload is over once no slot waits for its replacement and every slot
- * serves; only then may systemd hear READY=1 again. */
+ * serves; only then may systemd hear READY=1 again. It has failed when a slot
+ * that the roll did not replace itself (one added by a resize, or one that
+ * was restarting already) cannot start either. */
 static void manager_reload_check_done(Manager *m) {
-        if (m->state != MANAGER_RELOADING || m->rolling_slot >= 0 ||
-            manager_workers_serving(m) < m->n_slots)
+        char why[64];
+
+        if (m->state != MANAGER_RELOADING || m->rolling_slot >= 0)
                 return;
+        if (manager_workers_serving(m) < m->n_slots) {
+                for (unsigned i = 0; i < m->n_slots; i++) {
+                        const Slot *slot = &m->slots[i];
+                        if (slot->crashes < m->config.crash_loop_limit ||
+                            (slot->current && slot->current->state == CHILD_SERVING))
+                                continue;
+                        log_error("reload failed: worker %u did not start (%u failures in a row)",
+                                  i + 1, slot->crashes);
+                        snprintf(why, sizeof why, "worker %u did not start", i + 1);
+                        manager_reload_end(m, why);
+                        return;
+                }
+                return;
+        }
         log_info("reload finished: %u/%u workers serving", manager_workers_serving(m), m->n_slots);
         manager_reload_end(m, NULL);
 }
@@ -594,7 +631,7 @@ static void manager_roll_fail(Manager *m, unsigned i) {
         log_error("%s failed: worker %u did not start%s (%u failures in a row); %s, the "
                   "rolling restart stops",
                   reloading ? "reload" : "worker restart", i + 1,
-                  reloading ? " with the new configuration" : "", slot->crashes,
+                  reloading ? " with the new configuration" : "", m->roll_failures,
                   old ? "its previous worker keeps serving" : "it stays down and is retried");
         for (unsigned k = 0; k < m->n_slots; k++)
                 m->slots[k].roll_pending = false;
@@ -624,6 +661,7 @@ static void manager_roll_next(Manager *m) {
                 if (slot->respawn_timer)
                         continue; /* it is being restarted already, with the new config */
                 m->rolling_slot = (int) i;
+                m->roll_failures = 0;
                 /* a failed spawn counts like a crash of the new worker: the
                  * roll waits for the respawn, or stops (manager_roll_fail) */
                 if (manager_spawn(m, i) < 0)
@@ -671,10 +709,11 @@ static int manager_resize(Manager *m, unsigned workers) {
                 slot->current = NULL;
                 slot->crashes = 0;
         }
-        /* the slot being rolled is gone: go on with the remaining ones, or the
-         * roll would wait forever for a replacement that was just drained */
+        /* the slot being rolled is gone: the caller's manager_roll_start()
+         * goes on with the remaining ones. Not manager_roll_next() here: with
+         * no slot marked yet, it would end a reload before its roll began */
         if (m->rolling_slot >= (int) workers)
-                manager_roll_next(m);
+                m->rolling_slot = -1;
         for (unsigned i = old; i < workers; i++) {
                 m->slots[i] = (Slot) {};
                 if (manager_spawn(m, i) < 0)

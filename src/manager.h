@@ -86,6 +86,7 @@ struct Manager {
         uint64_t started_realtime_usec;
         char status[256];
         char reload_error[CONFIG_ERROR_MAX]; /* why the last reload was refused */
+        unsigned roll_failures;              /* failed starts of the slot being rolled, this step */
         unsigned reloads;                    /* reloads begun or refused, numbering: */
         char reload_note[96]; /* how the last one ended, for STATUS ("reload 3 failed: ...") */
 };
