@@ -21,8 +21,8 @@ notes_since() {
 }
 
 make_root
-# clusterd runs as nobody, for whom a mode 0311 directory can be stat'ed (the
-# manager's check of the config passes) but not opened (the worker fails)
+# a mode 0311 directory can be stat'ed (the manager's check of the config
+# passes) but not opened (the worker fails); as root, clusterd runs as nobody
 chmod 755 "$TMP"
 UNREADABLE=$TMP/unreadable
 mkdir -m 0311 "$UNREADABLE"
@@ -36,8 +36,12 @@ write_conf() {
 write_conf "$ROOT"
 LOG=$TMP/clusterd.log
 : >"$LOG"
-spawn "$LOG" env "NOTIFY_SOCKET=$NOTIFY_PATH" setpriv --reuid=65534 --regid=65534 \
-        --clear-groups "$CLUSTERD" --config "$CONF" --listen "127.0.0.1:$PORT"
+# root opens any directory, so as root the manager runs as nobody; any other
+# user is kept out of the mode 0311 directory as it is
+as_nobody=()
+((EUID != 0)) || as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+spawn "$LOG" env "NOTIFY_SOCKET=$NOTIFY_PATH" "${as_nobody[@]}" "$CLUSTERD" --config "$CONF" \
+        --listen "127.0.0.1:$PORT"
 CD_PID=$SPAWNED
 wait_serving 2
 wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
@@ -84,6 +88,7 @@ check_cmd "the next reload finished" log_has 'reload finished: 2/2 workers servi
 check_match "STATUS says the next reload is done" '^STATUS=2/2 workers, .*; reload 2 done$' \
         "$(notes_since "$mark")"
 after=$(worker_pids | xargs)
+check_eq "two workers after the next reload ($after)" 2 "$(wc -w <<<"$after")"
 check_eq "both workers were replaced ($w1 $w2 -> $after)" "" \
         "$(comm -12 <(printf '%s\n' "$w1" "$w2" | sort) <(tr ' ' '\n' <<<"$after" | sort))"
 check_eq "site answers after the next reload" 200 "$(http_code "http://127.0.0.1:$PORT/")"
