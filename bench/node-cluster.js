@@ -125,9 +125,12 @@ function runWorker(opts) {
   server.headersTimeout = 76 * 1000;
   // A worker that cannot listen tells the primary why, so the primary can give
   // up instead of replacing it with another that fails the same way.
-  server.once('error', (err) => {
+  const onListenError = (err) => {
     process.send({ cmd: 'listen-failed', message: err.message }, () => process.exit(3));
-  });
+  };
+  server.once('error', onListenError);
+  // once listening, a server error is not a failure to listen
+  server.once('listening', () => server.off('error', onListenError));
   server.listen(opts.port, opts.host);
 }
 
