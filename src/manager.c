@@ -533,6 +533,7 @@ static int manager_spawn(Manager *m, unsigned slot) {
                 .pid = pid,
                 .fd = sv[0],
                 .state = CHILD_STARTING,
+                .config_gen = m->config_gen,
                 .started_usec = now_usec(CLOCK_MONOTONIC),
                 .started_realtime_usec = now_usec(CLOCK_REALTIME),
                 .n_listen_fds = n_fds,
@@ -568,6 +569,33 @@ static bool child_fds_match(const Manager *m, const Child *c) {
         return n == c->n_listen_fds && memcmp(fds, c->listen_fds, n * sizeof *fds) == 0;
 }
 
+static void manager_roll_start(Manager *m, unsigned all_below);
+static int manager_resize(Manager *m, unsigned workers);
+
+/* A failed reload leaves the service as it was, as systemd and operators
+ * expect of a failed reload: the previous config and worker count come
+ * back, and the workers that already run the new config are replaced, one
+ * at a time, by workers with the previous one. Without this, a reload to
+ * more workers left sockets in the SO_REUSEPORT group that no worker served,
+ * and a later crash of an old worker brought up the config that had failed. */
+static void manager_reload_revert(Manager *m) {
+        if (!m->has_prev_config)
+                return;
+        config_done(&m->config);
+        m->config = m->prev_config;
+        m->has_prev_config = false;
+        m->config_gen = m->prev_config_gen;
+        log_setup("manager", m->config.log_level);
+        log_warning("reload: back to the previous configuration, %u worker(s)", m->prev_slots);
+        (void) manager_resize(m, m->prev_slots); /* its sockets are open: cannot fail */
+        for (unsigned i = 0; i < m->n_slots; i++) {
+                const Child *c = m->slots[i].current;
+                if (c && c->config_gen != m->config_gen)
+                        m->slots[i].roll_pending = true;
+        }
+        manager_roll_start(m, 0);
+}
+
 /* Ends the reload, finished or failed: systemd hears READY=1 again, with a
  * STATUS that says how it ended, and a reload asked for meanwhile starts. */
 static void manager_reload_end(Manager *m, const char *failure) {
@@ -577,6 +605,13 @@ static void manager_reload_end(Manager *m, const char *failure) {
         else
                 snprintf(m->reload_note, sizeof m->reload_note, "reload %u done", m->reloads);
         manager_set_state(m, MANAGER_RUNNING);
+        /* in RUNNING already: the roll back is no reload that could end here */
+        if (failure)
+                manager_reload_revert(m);
+        else if (m->has_prev_config) {
+                config_done(&m->prev_config);
+                m->has_prev_config = false;
+        }
         manager_update(m); /* degraded if a slot is down; STATUS before READY=1 */
         sd_notify(false, "READY=1");
         if (m->reload_queued) {
@@ -815,8 +850,14 @@ int manager_reload(Manager *m) {
                 }
         sd_notify(false, "RELOADING=1");
         log_info("reloading: replacing workers one at a time");
-        config_done(&m->config);
+        if (m->has_prev_config)
+                config_done(&m->prev_config);
+        m->prev_config = m->config;
+        m->has_prev_config = true;
+        m->prev_config_gen = m->config_gen;
+        m->prev_slots = m->n_slots;
         m->config = c;
+        m->config_gen = ++m->config_gens;
         manager_check_mime_types(&m->config);
         log_setup("manager", m->config.log_level);
         manager_set_state(m, MANAGER_RELOADING);
@@ -1054,6 +1095,8 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         listen_set_done(&m->listeners);
         config_done(&m->config);
+        if (m->has_prev_config)
+                config_done(&m->prev_config);
         free(m);
         return NULL;
 }

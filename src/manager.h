@@ -45,6 +45,7 @@ typedef struct Child {
         int listen_fds[LISTEN_MAX_PER_WORKER];
         size_t n_listen_fds;
         const char *kill_reason; /* set when the manager killed it */
+        unsigned config_gen;     /* the manager's config_gen when it was spawned */
         struct Child *next;
 } Child;
 
@@ -61,6 +62,13 @@ typedef struct Slot {
 
 struct Manager {
         Config config;
+        unsigned config_gen;  /* which config: bumped each time a reload applies one */
+        unsigned config_gens; /* the highest config_gen given out */
+        /* while a reload rolls: the config it replaced, to go back to if the
+         * new workers do not start */
+        Config prev_config;
+        bool has_prev_config;
+        unsigned prev_config_gen, prev_slots;
         const char *config_path;
         bool config_required;
         const ConfigOverride *overrides;

@@ -3,7 +3,9 @@
 # the worker cannot open, though the manager can stat it) ends as failed once
 # the first rolled slot has crashed crash-loop-limit times: READY=1 again, a
 # STATUS that says so, the old workers keep serving, the roll does not go on
-# to worker 2, and the next reload works.
+# to worker 2, and the next reload works. A failed reload to more workers
+# goes back to the previous config and worker count, and every socket is
+# served again.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -92,6 +94,31 @@ check_eq "two workers after the next reload ($after)" 2 "$(wc -w <<<"$after")"
 check_eq "both workers were replaced ($w1 $w2 -> $after)" "" \
         "$(comm -12 <(printf '%s\n' "$w1" "$w2" | sort) <(tr ' ' '\n' <<<"$after" | sort))"
 check_eq "site answers after the next reload" 200 "$(http_code "http://127.0.0.1:$PORT/")"
+
+# ---- a failed reload to more workers goes back to the previous config ----
+# Four workers mean four SO_REUSEPORT sockets. Kept after the failure, two of
+# them would be served by nobody, and the connections the kernel hashed there
+# would hang.
+mark=$(wc -l <"$NOTIFY_OUT")
+printf 'root = %s\nworkers = 4\ncrash-loop-limit = 3\nrestart-backoff-max = 200ms\n' \
+        "$UNREADABLE" >"$CONF"
+kill -HUP "$CD_PID"
+wait_for 8 ready_again || fail "no READY=1 within 8 s of a failed reload to 4 workers"
+check_match "STATUS says the reload to 4 workers failed" \
+        '^STATUS=.*; reload 3 failed: worker [0-9] did not start$' "$(notes_since "$mark")"
+check_cmd "log says it went back to the previous configuration" \
+        log_has 'back to the previous configuration, 2 worker\(s\)'
+# shellcheck disable=SC2317 # called through wait_for
+two_workers() { [[ $(worker_pids | wc -l) == 2 ]]; }
+wait_for 10 two_workers || true
+check_eq "two workers again after the failed reload ($(worker_pids | xargs))" 2 \
+        "$(worker_pids | wc -l)"
+codes=""
+for _ in $(seq 40); do
+        codes+=$(http_code "http://127.0.0.1:$PORT/" --max-time 2)
+done
+check_eq "40 new connections after the failed reload: all answered" \
+        "$(printf '200%.0s' $(seq 40))" "$codes"
 
 kill -TERM "$CD_PID"
 wait_exit "$CD_PID" 20 || die "clusterd did not stop within 20s"
