@@ -348,6 +348,25 @@ static void manager_maybe_give_up(Manager *m) {
                 sd_event_exit(m->event, EXIT_FAILURE);
 }
 
+static int on_reload_check(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        m->reload_check = sd_event_source_disable_unref(m->reload_check);
+        manager_reload_check_done(m);
+        manager_update(m);
+        return 0;
+}
+
+static void manager_defer_reload_check(Manager *m) {
+        int r;
+
+        if (m->reload_check)
+                return;
+        r = sd_event_add_defer(m->event, &m->reload_check, on_reload_check, m);
+        if (r < 0)
+                log_error("cannot schedule the reload check: %s", strerror(-r));
+}
+
 /* The slot needs a new child: it has none, or it is being rolled and its
  * current child is still the old one, because spawning the new one failed. */
 static bool slot_wants_child(const Manager *m, unsigned i) {
@@ -362,9 +381,14 @@ static void slot_after_crash(Manager *m, unsigned i, uint64_t served_usec) {
         uint64_t delay;
         int r;
 
+        /* at most one respawn pending: a rolled slot whose new child could
+         * not be spawned may lose its old one too */
+        slot->respawn_timer = sd_event_source_disable_unref(slot->respawn_timer);
         if (served_usec >= STABLE_USEC)
                 slot->crashes = 0;
         slot->crashes++;
+        if (m->state == MANAGER_RELOADING)
+                slot->reload_failures++;
         slot->restarts++;
         m->restarts++;
         /* the roll's own count: slot->crashes may carry failures from long
@@ -382,12 +406,10 @@ static void slot_after_crash(Manager *m, unsigned i, uint64_t served_usec) {
                 manager_maybe_give_up(m);
                 if (m->state == MANAGER_STOPPING)
                         return;
-                /* a reload that waits for this slot has failed; a reload
-                 * queued behind it may start and take the slot over */
-                manager_reload_check_done(m);
-                if (m->state == MANAGER_STOPPING || i >= m->n_slots || !slot_wants_child(m, i) ||
-                    slot->respawn_timer)
-                        return;
+                /* a reload that waits for this slot may have failed: see
+                 * from the event loop, not from inside whatever spawned it */
+                if (m->state == MANAGER_RELOADING)
+                        manager_defer_reload_check(m);
         }
         if (delay == 0) {
                 r = manager_spawn(m, i);
@@ -632,11 +654,12 @@ static void manager_reload_check_done(Manager *m) {
         if (manager_workers_serving(m) < m->n_slots) {
                 for (unsigned i = 0; i < m->n_slots; i++) {
                         const Slot *slot = &m->slots[i];
-                        if (slot->crashes < m->config.crash_loop_limit ||
+                        if (slot->reload_failures < m->config.crash_loop_limit ||
                             (slot->current && slot->current->state == CHILD_SERVING))
                                 continue;
-                        log_error("reload failed: worker %u did not start (%u failures in a row)",
-                                  i + 1, slot->crashes);
+                        log_error("reload failed: worker %u did not start (%u failures since "
+                                  "the reload began)",
+                                  i + 1, slot->reload_failures);
                         snprintf(why, sizeof why, "worker %u did not start", i + 1);
                         manager_reload_end(m, why);
                         return;
@@ -765,8 +788,11 @@ int manager_scale(Manager *m, unsigned workers) {
         if (workers < 1 || workers > CONFIG_MAX_WORKERS)
                 return -EINVAL;
         int r = manager_resize(m, workers);
-        if (r >= 0)
+        if (r >= 0) {
+                if (m->has_prev_config)
+                        m->prev_slots = workers; /* a reload that fails keeps this count */
                 manager_roll_start(m, 0);
+        }
         return r;
 }
 
@@ -858,6 +884,9 @@ int manager_reload(Manager *m) {
         m->prev_slots = m->n_slots;
         m->config = c;
         m->config_gen = ++m->config_gens;
+        m->roll_failures = 0; /* a roll already running counted the old config's */
+        for (unsigned i = 0; i < m->n_slots; i++)
+                m->slots[i].reload_failures = 0;
         manager_check_mime_types(&m->config);
         log_setup("manager", m->config.log_level);
         manager_set_state(m, MANAGER_RELOADING);
@@ -1091,6 +1120,7 @@ Manager *manager_free(Manager *m) {
                 sd_event_source_disable_unref(m->slots[i].respawn_timer);
         bus_close(m->bus);
         sd_event_source_disable_unref(m->check_timer);
+        sd_event_source_disable_unref(m->reload_check);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_unref(m->event);
         listen_set_done(&m->listeners);

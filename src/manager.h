@@ -53,7 +53,8 @@ typedef struct Child {
  * while a replacement starts up next to the one it replaces. */
 typedef struct Slot {
         Child *current;
-        unsigned crashes; /* consecutive */
+        unsigned crashes;         /* consecutive */
+        unsigned reload_failures; /* failed starts since the running reload began */
         uint64_t restarts;
         uint64_t backoff_usec; /* delay of the pending respawn, 0 if none */
         sd_event_source *respawn_timer;
@@ -76,6 +77,7 @@ struct Manager {
 
         sd_event *event;
         sd_event_source *check_timer;
+        sd_event_source *reload_check; /* deferred manager_reload_check_done() */
         sd_event_source *stop_timer;
         ListenSet listeners;
         Bus *bus;
