@@ -51,14 +51,25 @@ const char *child_state_name(ChildState s) {
 
 /* A slot serves when any of its children does: during a replacement the old
  * child keeps serving until the new one is ready. */
+/* A child of slot i that serves: its current one, or while a roll replaces
+ * it, the one being replaced. NULL when none does. */
+static Child *slot_serving_child(const Manager *m, unsigned i) {
+        for (Child *c = m->children; c; c = c->next)
+                if (c->slot == i && c->state == CHILD_SERVING)
+                        return c;
+        return NULL;
+}
+
+/* The slot's current child is up and serving. */
+static bool slot_current_serves(const Slot *slot) {
+        return slot->current && slot->current->state == CHILD_SERVING;
+}
+
 unsigned manager_workers_serving(const Manager *m) {
         unsigned n = 0;
         for (unsigned i = 0; i < m->n_slots; i++)
-                for (const Child *c = m->children; c; c = c->next)
-                        if (c->slot == i && c->state == CHILD_SERVING) {
-                                n++;
-                                break;
-                        }
+                if (slot_serving_child(m, i))
+                        n++;
         return n;
 }
 
@@ -128,6 +139,24 @@ static void manager_set_state(Manager *m, ManagerState s) {
         bus_emit_manager_changed(m->bus);
 }
 
+/* Starts the reload asked for while another one, or the start, was under
+ * way. True when there was one. */
+static bool manager_reload_queued(Manager *m) {
+        if (!m->reload_queued)
+                return false;
+        m->reload_queued = false;
+        (void) manager_reload(m);
+        return true;
+}
+
+/* Forgets the config a running reload replaced: the reload is over. */
+static void manager_drop_prev_config(Manager *m) {
+        if (!m->has_prev_config)
+                return;
+        config_done(&m->prev_config);
+        m->has_prev_config = false;
+}
+
 /* Recomputes running/degraded after any change, and sends READY=1 the first
  * time every slot serves. */
 static void manager_update(Manager *m) {
@@ -140,11 +169,8 @@ static void manager_update(Manager *m) {
                 log_info("all %u workers serving", m->n_slots);
                 manager_update_status(m);
                 sd_notify(false, "READY=1");
-                if (m->reload_queued) { /* asked for while starting */
-                        m->reload_queued = false;
-                        (void) manager_reload(m);
+                if (manager_reload_queued(m)) /* asked for while starting */
                         return;
-                }
         } else if (m->state == MANAGER_RUNNING && serving < m->n_slots && m->rolling_slot < 0)
                 manager_set_state(m, MANAGER_DEGRADED);
         else if (m->state == MANAGER_DEGRADED && serving == m->n_slots)
@@ -332,8 +358,7 @@ static int slot_on_respawn(sd_event_source *s, uint64_t usec, void *userdata);
 static void manager_maybe_give_up(Manager *m) {
         for (unsigned i = 0; i < m->n_slots; i++) {
                 const Slot *slot = &m->slots[i];
-                if (slot->crashes < m->config.crash_loop_limit ||
-                    (slot->current && slot->current->state == CHILD_SERVING))
+                if (slot->crashes < m->config.crash_loop_limit || slot_current_serves(slot))
                         return;
         }
         log_error("all %u workers are crash-looping (%u crashes in a row each); exiting so the "
@@ -370,8 +395,8 @@ static void manager_defer_reload_check(Manager *m) {
 /* The slot needs a new child: it has none, or it is being rolled and its
  * current child is still the old one, because spawning the new one failed. */
 static bool slot_wants_child(const Manager *m, unsigned i) {
-        const Child *c = m->slots[i].current;
-        return !c || ((int) i == m->rolling_slot && c->state == CHILD_SERVING);
+        const Slot *slot = &m->slots[i];
+        return !slot->current || ((int) i == m->rolling_slot && slot_current_serves(slot));
 }
 
 /* The slot lost its current child unexpectedly, or its new child could not
@@ -630,16 +655,11 @@ static void manager_reload_end(Manager *m, const char *failure) {
         /* in RUNNING already: the roll back is no reload that could end here */
         if (failure)
                 manager_reload_revert(m);
-        else if (m->has_prev_config) {
-                config_done(&m->prev_config);
-                m->has_prev_config = false;
-        }
+        else
+                manager_drop_prev_config(m);
         manager_update(m); /* degraded if a slot is down; STATUS before READY=1 */
         sd_notify(false, "READY=1");
-        if (m->reload_queued) {
-                m->reload_queued = false;
-                (void) manager_reload(m);
-        }
+        (void) manager_reload_queued(m);
 }
 
 /* A reload is over once no slot waits for its replacement and every slot
@@ -655,7 +675,7 @@ static void manager_reload_check_done(Manager *m) {
                 for (unsigned i = 0; i < m->n_slots; i++) {
                         const Slot *slot = &m->slots[i];
                         if (slot->reload_failures < m->config.crash_loop_limit ||
-                            (slot->current && slot->current->state == CHILD_SERVING))
+                            slot_current_serves(slot))
                                 continue;
                         log_error("reload failed: worker %u did not start (%u failures since "
                                   "the reload began)",
@@ -680,12 +700,9 @@ static void manager_reload_check_done(Manager *m) {
 static void manager_roll_fail(Manager *m, unsigned i) {
         bool reloading = m->state == MANAGER_RELOADING;
         Slot *slot = &m->slots[i];
-        Child *old = NULL;
+        Child *old = slot_serving_child(m, i);
         char why[64];
 
-        for (Child *c = m->children; c; c = c->next)
-                if (c->slot == i && c->state == CHILD_SERVING)
-                        old = c;
         log_error("%s failed: worker %u did not start%s (%u failures in a row); %s, the "
                   "rolling restart stops",
                   reloading ? "reload" : "worker restart", i + 1,
@@ -876,8 +893,7 @@ int manager_reload(Manager *m) {
                 }
         sd_notify(false, "RELOADING=1");
         log_info("reloading: replacing workers one at a time");
-        if (m->has_prev_config)
-                config_done(&m->prev_config);
+        manager_drop_prev_config(m);
         m->prev_config = m->config;
         m->has_prev_config = true;
         m->prev_config_gen = m->config_gen;
@@ -1125,8 +1141,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         listen_set_done(&m->listeners);
         config_done(&m->config);
-        if (m->has_prev_config)
-                config_done(&m->prev_config);
+        manager_drop_prev_config(m);
         free(m);
         return NULL;
 }
