@@ -41,18 +41,16 @@ int cond_parse_date(const char *s, time_t *ret) {
 }
 
 int cond_format_etag(const struct stat *st, char *buf, size_t size) {
-        int n;
-
-        if (st->st_ctim.tv_sec == st->st_mtim.tv_sec && st->st_ctim.tv_nsec == st->st_mtim.tv_nsec)
-                n = snprintf(buf, size, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx\"",
-                             (uint64_t) st->st_ino, (uint64_t) st->st_size,
-                             (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec);
-        else
-                n = snprintf(buf, size,
-                             "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx-%" PRIx64 ".%08lx\"",
-                             (uint64_t) st->st_ino, (uint64_t) st->st_size,
-                             (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec,
-                             (uint64_t) st->st_ctim.tv_sec, (unsigned long) st->st_ctim.tv_nsec);
+        bool ctime_differs = st->st_ctim.tv_sec != st->st_mtim.tv_sec ||
+                             st->st_ctim.tv_nsec != st->st_mtim.tv_nsec;
+        int n = snprintf(buf, size, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%08lx",
+                         (uint64_t) st->st_ino, (uint64_t) st->st_size,
+                         (uint64_t) st->st_mtim.tv_sec, (unsigned long) st->st_mtim.tv_nsec);
+        if (n >= 0 && (size_t) n < size && ctime_differs)
+                n += snprintf(buf + n, size - (size_t) n, "-%" PRIx64 ".%08lx",
+                              (uint64_t) st->st_ctim.tv_sec, (unsigned long) st->st_ctim.tv_nsec);
+        if (n >= 0 && (size_t) n < size)
+                n += snprintf(buf + n, size - (size_t) n, "\"");
         if (n < 0 || (size_t) n >= size)
                 return -ENOBUFS;
         return 0;

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* '"' + 16 + '-' + 16 + '-' + 16 + '.' + 8 + '"' + NUL, rounded up */
+/* '"' + 16 + '-' + 16 + '-' + 16 + '.' + 8 + '-' + 16 + '.' + 8 + '"' + NUL
+ * (88), rounded up */
 #define COND_ETAG_MAX 96
 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL, with room for a 5-digit year */
 #define COND_DATE_MAX 32

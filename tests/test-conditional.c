@@ -119,6 +119,11 @@ static void test_etag(void **state) {
         other.st_ctim.tv_sec += 3600;
         assert_int_equal(cond_format_etag(&other, b, sizeof b), 0);
         assert_string_equal(b, "\"2a-b-2ebc98a1.1dcd6500-2ebca6b1.1dcd6500\"");
+        /* room for the short form only: the suffix must not be cut off */
+        assert_int_equal(cond_format_etag(&other, a, strlen("\"2a-b-2ebc98a1.1dcd6500\"") + 1),
+                         -ENOBUFS);
+        assert_int_equal(cond_format_etag(&other, a, strlen(b)), -ENOBUFS);
+        assert_int_equal(cond_format_etag(&other, a, strlen(b) + 1), 0);
         other.st_ctim.tv_nsec++;
         assert_int_equal(cond_format_etag(&other, a, sizeof a), 0);
         assert_string_not_equal(a, b);
