@@ -171,6 +171,46 @@ launch_clusterd() {
     CLUSTERD_PID=$!
 }
 
+# start_clusterd_from_config WORKERS: clusterd on the private bus with its
+# settings from $CLUSTERD_CONFIG alone (no --workers, so that a reload can
+# change the count); fails the test unless WORKERS serve within 20 s
+start_clusterd_from_config() {
+    PORT=$(free_port)
+    DBUS_SYSTEM_BUS_ADDRESS=$ADDR "$CLUSTERD" --config "$CLUSTERD_CONFIG" \
+        --listen "127.0.0.1:$PORT" --root "$SRCDIR/service/www" --drain-timeout 5s \
+        >"$TMP/clusterd.log" 2>&1 &
+    CLUSTERD_PID=$!
+    if ! wait_for 20 settled "$1"; then
+        fail "clusterd did not come up with $1 workers"
+        finish
+    fi
+}
+
+# leave_one_fd: lowers the manager's soft fd limit until exactly one fd number
+# is free: enough to read the config file, not for a socketpair or for more
+# sockets. give_fds_back undoes it. Only the soft limit: a lowered hard limit
+# could not be raised again.
+leave_one_fd() {
+    local used n free=()
+    used=" $(find "/proc/$CLUSTERD_PID/fd" -mindepth 1 -printf '%f ') "
+    for ((n = 0; ${#free[@]} < 2; n++)); do
+        [[ $used == *" $n "* ]] || free+=("$n")
+    done
+    FDS_SOFT=$(prlimit --pid "$CLUSTERD_PID" --nofile --noheadings --output SOFT)
+    prlimit --pid "$CLUSTERD_PID" --nofile="${free[1]}:"
+}
+
+give_fds_back() {
+    prlimit --pid "$CLUSTERD_PID" --nofile="$FDS_SOFT:"
+}
+
+# reload_helper: service/clusterd-reload, the ExecReload= helper, against the
+# private bus (killed after 30 s); its stderr goes to $TMP/helper.err
+reload_helper() {
+    DBUS_SYSTEM_BUS_ADDRESS=$ADDR timeout -s KILL 30 "$SRCDIR/service/clusterd-reload" \
+        2>"$TMP/helper.err"
+}
+
 # start_clusterd [WORKERS]: attached to the private bus, up and running
 start_clusterd() {
     launch_clusterd "$ADDR" "${1:-2}"

@@ -9,36 +9,16 @@ source "$(dirname "$0")/lib.sh"
 start_bus
 CLUSTERD_CONFIG=$TMP/clusterd.conf
 echo "workers = 2" >"$CLUSTERD_CONFIG"
-# the worker count comes from the file only (no --workers), so that a reload
-# can change it
-PORT=$(free_port)
-DBUS_SYSTEM_BUS_ADDRESS=$ADDR "$CLUSTERD" --config "$CLUSTERD_CONFIG" \
-    --listen "127.0.0.1:$PORT" --root "$SRCDIR/service/www" --drain-timeout 5s \
-    >"$TMP/clusterd.log" 2>&1 &
-CLUSTERD_PID=$!
-if ! wait_for 20 settled 2; then
-    fail "clusterd did not come up with 2 workers"
-    finish
-fi
+start_clusterd_from_config 2
 
-# Leave the manager exactly one free fd number: enough to read the config
-# file, not enough for the two more sockets 4 workers need.
-free_fds() {
-    local used n
-    used=" $(find "/proc/$CLUSTERD_PID/fd" -mindepth 1 -printf '%f ') "
-    for ((n = 0; n < 4096; n++)); do
-        [[ $used == *" $n "* ]] || echo "$n"
-    done
-}
-limit=$(free_fds | sed -n 2p)
-# only the soft limit: lowering the hard one could not be undone
-old_soft=$(prlimit --pid "$CLUSTERD_PID" --nofile --noheadings --output SOFT)
-prlimit --pid "$CLUSTERD_PID" --nofile="$limit:"
+# one free fd: the config can be read, the two more sockets 4 workers need
+# cannot be opened
+leave_one_fd
 
 before=$(child_pids)
 echo "workers = 4" >"$CLUSTERD_CONFIG"
 err=$(dbus_error -- Reload)
-prlimit --pid "$CLUSTERD_PID" --nofile="$old_soft:"
+give_fds_back
 check "Reload to 4 workers without fds for their sockets: refused ($err)" \
     eval '[[ "$err" == "org.freedesktop.DBus.Error.Failed: reload refused"*"cannot open sockets for 4 workers"* ]]'
 sleep 1

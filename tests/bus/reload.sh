@@ -66,17 +66,14 @@ sleep 1
 check "Reload with a broken config: the same pids, still running" \
     test "$(child_pids)/$(mgr_get State)" = "$before/running"
 
-# the ExecReload= helper on its D-Bus path (no systemd here: State is all it
-# can go by)
-helper() {
-    DBUS_SYSTEM_BUS_ADDRESS=$ADDR timeout -s KILL 20 "$SRCDIR/service/clusterd-reload" 2>"$TMP/helper.err"
-}
-check "clusterd-reload with a broken config: non-zero exit" eval '! helper'
+# the ExecReload= helper on its D-Bus path (no systemd here: it goes by State
+# and LastReload)
+check "clusterd-reload with a broken config: non-zero exit" eval '! reload_helper'
 check "clusterd-reload with a broken config: the refusal reaches stderr" \
     grep -q "reload refused" "$TMP/helper.err"
 : >"$CLUSTERD_CONFIG"
 before=$(child_pids)
-check "clusterd-reload: a good reload exits 0" helper
+check "clusterd-reload: a good reload exits 0" reload_helper
 check "clusterd-reload: when it returns, every worker is new and serving" \
     eval 'none_of "$before" "$(child_pids)" && settled 2'
 

@@ -379,6 +379,38 @@ wait_serving() {
         wait_log "all $1 workers serving" 20 || die "clusterd did not log 'all $1 workers serving'"
 }
 
+# write_reload_conf ROOT: 2 workers serving ROOT, crash-looping after 3
+# failed starts, with little backoff: a reload whose workers fail fails fast
+write_reload_conf() {
+        printf 'root = %s\nworkers = 2\ncrash-loop-limit = 3\nrestart-backoff-max = 200ms\n' \
+                "$1" >"$CONF"
+}
+
+# start_for_failing_reloads: clusterd from write_reload_conf "$ROOT", READY=1
+# received (notifications in $NOTIFY_OUT), and UNREADABLE, a document root the
+# manager accepts but no worker can open: a mode 0311 directory can be
+# stat'ed, not opened. Root opens any directory, so as root clusterd runs as
+# nobody.
+start_for_failing_reloads() {
+        local as_nobody=()
+        make_root
+        chmod 755 "$TMP"
+        UNREADABLE=$TMP/unreadable
+        mkdir -m 0311 "$UNREADABLE"
+        notify_start
+        chmod 777 "$NOTIFY_PATH"
+        PORT=$(free_port)
+        write_reload_conf "$ROOT"
+        LOG=$TMP/clusterd.log
+        : >"$LOG"
+        ((EUID != 0)) || as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+        spawn "$LOG" env "NOTIFY_SOCKET=$NOTIFY_PATH" "${as_nobody[@]}" "$CLUSTERD" \
+                --config "$CONF" --listen "127.0.0.1:$PORT"
+        CD_PID=$SPAWNED
+        wait_serving 2
+        wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
+}
+
 # slow_get PORT PATH OUTFILE BYTES-PER-SECOND: a deliberately slow HTTP client
 # that keeps its TCP receive window small, so the server really is still
 # sending while it reads (curl --limit-rate reads whatever the kernel has

@@ -22,37 +22,13 @@ notes_since() {
         tail -n +"$(($1 + 1))" "$NOTIFY_OUT" | cut -d' ' -f3-
 }
 
-make_root
-# a mode 0311 directory can be stat'ed (the manager's check of the config
-# passes) but not opened (the worker fails); as root, clusterd runs as nobody
-chmod 755 "$TMP"
-UNREADABLE=$TMP/unreadable
-mkdir -m 0311 "$UNREADABLE"
-notify_start
-chmod 777 "$NOTIFY_PATH"
-PORT=$(free_port)
-write_conf() {
-        printf 'root = %s\nworkers = 2\ncrash-loop-limit = 3\nrestart-backoff-max = 200ms\n' \
-                "$1" >"$CONF"
-}
-write_conf "$ROOT"
-LOG=$TMP/clusterd.log
-: >"$LOG"
-# root opens any directory, so as root the manager runs as nobody; any other
-# user is kept out of the mode 0311 directory as it is
-as_nobody=()
-((EUID != 0)) || as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-spawn "$LOG" env "NOTIFY_SOCKET=$NOTIFY_PATH" "${as_nobody[@]}" "$CLUSTERD" --config "$CONF" \
-        --listen "127.0.0.1:$PORT"
-CD_PID=$SPAWNED
-wait_serving 2
-wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
+start_for_failing_reloads
 w1=$(worker_pid_of 1)
 w2=$(worker_pid_of 2)
 
 # ---- the failing reload ----
 mark=$(wc -l <"$NOTIFY_OUT")
-write_conf "$UNREADABLE"
+write_reload_conf "$UNREADABLE"
 t0=$(now_ms)
 kill -HUP "$CD_PID"
 # shellcheck disable=SC2317 # called through wait_for
@@ -83,7 +59,7 @@ check_eq "site answers after the failed reload" 200 "$(http_code "http://127.0.0
 
 # ---- the next reload, with the config fixed, works ----
 mark=$(wc -l <"$NOTIFY_OUT")
-write_conf "$ROOT"
+write_reload_conf "$ROOT"
 kill -HUP "$CD_PID"
 wait_for 8 ready_again || fail "no READY=1 within 8 s of the reload after the failed one"
 check_cmd "the next reload finished" log_has 'reload finished: 2/2 workers serving'

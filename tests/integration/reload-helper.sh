@@ -39,32 +39,7 @@ run_helper() {
         ERR=$(tr '\n' '|' <"$TMP/helper.err")
 }
 
-write_conf() {
-        printf 'root = %s\nworkers = 2\ncrash-loop-limit = 3\nrestart-backoff-max = 200ms\n' \
-                "$1" >"$CONF"
-}
-
-make_root
-# as in reload-fail.sh: a mode 0311 directory can be stat()ed but not opened
-# (as root, clusterd runs as nobody), so a root there makes only the workers fail
-chmod 755 "$TMP"
-UNREADABLE=$TMP/unreadable
-mkdir -m 0311 "$UNREADABLE"
-notify_start
-chmod 777 "$NOTIFY_PATH"
-PORT=$(free_port)
-write_conf "$ROOT"
-LOG=$TMP/clusterd.log
-: >"$LOG"
-# root opens any directory, so as root the manager runs as nobody; any other
-# user is kept out of the mode 0311 directory as it is
-as_nobody=()
-((EUID != 0)) || as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-spawn "$LOG" env "NOTIFY_SOCKET=$NOTIFY_PATH" "${as_nobody[@]}" "$CLUSTERD" --config "$CONF" \
-        --listen "127.0.0.1:$PORT"
-CD_PID=$SPAWNED
-wait_serving 2
-wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
+start_for_failing_reloads
 
 run_helper 15
 check_eq "a good reload: exit 0 (stderr: $ERR)" 0 "$RC"
@@ -77,12 +52,12 @@ check_ge "a refused reload (bad config): non-zero exit" 1 "$RC"
 check_match "a refused reload: the helper says so" 'reload [0-9]+ refused' "$ERR"
 check_le "a refused reload: answered within 6000 ms (took $ELAPSED ms)" 6000 "$ELAPSED"
 
-write_conf "$UNREADABLE"
+write_reload_conf "$UNREADABLE"
 run_helper 15
 check_ge "a failed reload (workers cannot start): non-zero exit" 1 "$RC"
 check_match "a failed reload: the helper says so" 'reload [0-9]+ failed: worker 1 did not start' "$ERR"
 
-write_conf "$ROOT"
+write_reload_conf "$ROOT"
 run_helper 15
 check_eq "a good reload after the failed one: exit 0 (stderr: $ERR)" 0 "$RC"
 

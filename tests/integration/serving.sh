@@ -5,31 +5,16 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
-# raw_head PATH: the raw bytes of a HEAD response, headers and anything after
-raw_head() {
+# raw_request METHOD PATH [HEADER...]: the raw answer on a connection the
+# server closes: its headers, then "body-bytes: N" for all that came after
+# them (curl never reads a body after HEAD or a 304, so it cannot tell)
+raw_request() {
         python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"HEAD " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-head, _, body = data.partition(b"\r\n\r\n")
-print(head.decode(errors="replace").replace("\r", ""))
-print("body-bytes: %d" % len(body))' "$PORT" "$1"
-}
-
-# raw_get PATH HEADER...: the raw bytes of a GET response on a connection the
-# server closes: headers, then "body-bytes: N" for all that came after them
-raw_get() {
-        python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-extra = "".join(h + "\r\n" for h in sys.argv[3:])
-s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n" % (sys.argv[2], extra)).encode())
+extra = "".join(h + "\r\n" for h in sys.argv[4:])
+s.sendall(("%s %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n"
+           % (sys.argv[2], sys.argv[3], extra)).encode())
 data = b""
 while True:
     chunk = s.recv(65536)
@@ -82,7 +67,7 @@ check_match "GET /: Content-Type is text/html" '^text/html' "$(header Content-Ty
 check_cmd "GET /: body is index.html" cmp -s "$TMP/index.out" "$ROOT/index.html"
 check_match "GET /hello.txt: Content-Type is text/plain" '^text/plain' \
         "$(curl -s -D - -o /dev/null "$URL/hello.txt" | header Content-Type || true)"
-head_out=$(raw_head / || true)
+head_out=$(raw_request HEAD / || true)
 check_match "HEAD /: 200" '^HTTP/1.1 200' "$head_out"
 check_eq "HEAD /: Content-Length is the file's size" "$(stat -c %s "$ROOT/index.html")" \
         "$(header Content-Length <<<"$head_out")"
@@ -228,7 +213,7 @@ check_eq "304: the same ETag" "$etag" "$(header ETag <<<"$out")"
 check_eq "304: Last-Modified" "$lm" "$(header Last-Modified <<<"$out")"
 # curl never reads a 304's body, so ask on a raw connection the server closes
 check_eq "304: no body, though Content-Length names the file's" "body-bytes: 0" \
-        "$(raw_get /cond.txt "If-None-Match: $etag" | tail -n1)"
+        "$(raw_request GET /cond.txt "If-None-Match: $etag" | tail -n1)"
 check_eq "304: no Content-Length but the file's" "" \
         "$(header Content-Length <<<"$out" | grep -vx 12 || true)"
 check_eq "If-None-Match with the weak form of the ETag, in a list: 304" 304 \
