@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +58,8 @@ struct HttpServer {
         int epoll_fds[LISTEN_MAX_PER_WORKER];
         size_t n_daemons;
         unsigned per_daemon_limit;
-        bool run_again; /* a daemon freed a slot at its limit: see daemon_run() */
+        size_t pool_size; /* connection-memory: MHD's pool per connection */
+        bool run_again;   /* a daemon freed a slot at its limit: see daemon_run() */
         int root_fd;
         unsigned worker_id;
         MimeTable *mime;
@@ -170,13 +172,103 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const c
         return q->r >= 0 ? MHD_YES : MHD_NO;
 }
 
+/* MHD 0.9.75 keeps a request's headers, and a record of each header, cookie
+ * and query argument, in the connection's pool of connection-memory bytes,
+ * and builds the answer's header in what is left. Headers that fit with too
+ * little room to spare made it close the connection without a word: with the
+ * 32 KiB default, a header value of 32,264 to 32,496 bytes got no answer at
+ * all, while a longer one got MHD's own 431. */
+#define MHD_VALUE_RECORD 64u /* one record, as the pool aligns it */
+#define ANSWER_ROOM 1024u    /* room for any answer's header but a redirect's */
+
+/* Whether the pool has `answer` bytes left beside the request's headers. A
+ * header line, cookie or argument takes at least two bytes, so small headers
+ * need no counting: the hot path costs one call. */
+static bool request_leaves_room(const HttpServer *s, struct MHD_Connection *c, size_t answer) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        const char *cookie;
+        size_t used;
+
+        if (!ci)
+                return true;
+        used = ci->header_size;
+        if (used * (2 + MHD_VALUE_RECORD / 2) + answer <= s->pool_size)
+                return true;
+        used += MHD_VALUE_RECORD *
+                (size_t) MHD_get_connection_values(
+                        c, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, NULL, NULL);
+        cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+        if (cookie)
+                used += strlen(cookie) + MHD_VALUE_RECORD; /* MHD's copy, rounded up */
+        return used + answer <= s->pool_size;
+}
+
+/* An answer MHD has no room to build, written to the socket directly:
+ * `status` is a status code and its reason, which is also the body. */
+static void send_raw_error(struct MHD_Connection *c, const char *status, bool with_body) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char date[COND_DATE_MAX], buf[512];
+        int n;
+
+        if (!ci || cond_format_date(time(NULL), date, sizeof date) < 0)
+                return;
+        n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %s\r\n"
+                     "Date: %s\r\n"
+                     "Connection: close\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\n"
+                     "\r\n"
+                     "%s%s",
+                     status, date, strlen(status) + 1, with_body ? status : "",
+                     with_body ? "\n" : "");
+        if (n > 0 && (size_t) n < sizeof buf)
+                (void) send(ci->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool with_body) {
+        send_raw_error(c, "431 Request Header Fields Too Large", with_body);
+        return MHD_NO; /* MHD closes the connection */
+}
+
+/* MHD 0.9.75 stores a record of each query argument in the pool as soon as
+ * the request line is in. When the pool runs out there, it neither answers
+ * nor closes: 480 arguments ("?a0&a1&...") hung the connection until its
+ * timeout. MHD hands the raw request line to this callback before that, so
+ * one whose arguments cannot fit is answered with 414 here, and the socket
+ * shut down so that MHD closes the connection at its next read. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+        const HttpServer *s = cls;
+        const union MHD_ConnectionInfo *ci;
+        size_t len = strlen(uri), args = 1;
+        const char *query;
+
+        /* an argument takes at least two bytes ("a&") */
+        if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= s->pool_size)
+                return NULL;
+        query = strchr(uri, '?');
+        if (!query)
+                return NULL;
+        for (const char *p = query + 1; *p; p++)
+                args += *p == '&';
+        if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= s->pool_size)
+                return NULL;
+        send_raw_error(c, "414 URI Too Long", true);
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+                (void) shutdown(ci->connect_fd, SHUT_RDWR);
+        return NULL; /* the request's context stays NULL: see on_request() */
+}
+
 /* "/docs" names a directory: send the client to "/docs/" so relative links
  * work, keeping the query. The path is the sanitized one, never the raw URL:
  * "//host" must not become a Location pointing at another host. MHD hands
  * the query over decoded, so it is encoded again; a query too long for the
  * header is dropped rather than cut. */
 static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connection *c,
-                                             const char *rel) {
+                                             const char *rel, bool with_body) {
         static const char body[] = "301 Moved Permanently\n";
         char location[3 * PATH_REQUEST_MAX + 2 + LOCATION_QUERY_MAX];
         QueryBuilder q = { .buf = location, .size = sizeof location, .first = true };
@@ -191,6 +283,8 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
         if (q.r < 0)
                 location[path_len] = '\0';
+        if (!request_leaves_room(s, c, ANSWER_ROOM + strlen(location)))
+                return refuse_headers_too_large(c, with_body);
 
         r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
         if (!r)
@@ -383,7 +477,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
         if (r) {
                 if (is_index && !ends_in_slash)
-                        return redirect_to_directory(s, c, rel);
+                        return redirect_to_directory(s, c, rel, body_sent);
                 /* v was made from the stat that the lookup just compared */
                 if (conditions_evaluate(c, false, v) == COND_NOT_MODIFIED)
                         return queue_not_modified(s, c, v);
@@ -414,7 +508,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         }
         if (is_index && !ends_in_slash) {
                 close(fd);
-                return redirect_to_directory(s, c, rel);
+                return redirect_to_directory(s, c, rel, body_sent);
         }
         if (is_index)
                 (void) path_index(rel, resolved, sizeof resolved);
@@ -469,6 +563,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
         if (!*req_cls) {
                 Conn *conn = conn_of(c);
+                if (!request_leaves_room(s, c, ANSWER_ROOM))
+                        return refuse_headers_too_large(c,
+                                                        strcmp(method, MHD_HTTP_METHOD_HEAD) != 0);
                 if (conn)
                         conn->in_request = true;
                 *req_cls = s; /* any non-NULL marker: the next call queues */
@@ -551,6 +648,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         if (!s)
                 return -ENOMEM;
         s->worker_id = worker_id;
+        s->pool_size = c->connection_memory;
         s->root_fd = -1;
         s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->root_fd < 0) {
@@ -591,6 +689,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
                         MHD_OPTION_END);
                 /* clang-format on */

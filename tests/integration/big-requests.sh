@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Requests near the size that fits in a connection's memory (connection-memory)
+# are answered: served, or refused with 414 or 431, and never closed or left
+# hanging without a word. libmicrohttpd 0.9.75 did both around its limit: a
+# header that left no room for the answer's header got the connection closed,
+# and too many query arguments hung it until the connection timeout.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+
+POOL=16384
+make_root
+PORT=$(free_port)
+clusterd_start --workers 1 --connection-memory 16K
+wait_serving 1
+first_worker=$(worker_pids)
+
+# scan VARIANT FROM TO STEP OK REFUSED...: one request per size N from FROM
+# to TO, each on its own connection. Prints "N STATUS" for the first request
+# whose answer is not OK or one of REFUSED (STATUS "none" when the server
+# closed without an answer, "hang" when nothing came in 3 s), or "all
+# answered, OK=a REFUSED=b ..." with a count for each status.
+scan() {
+	python3 -c '
+import socket, sys
+port, variant = int(sys.argv[1]), sys.argv[2]
+lo, hi, step = (int(a) for a in sys.argv[3:6])
+ok, refused = sys.argv[6], sys.argv[7:]
+
+def request(n):
+    head = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n"
+    if variant == "header":
+        return head + b"X-Big: " + b"a" * n + b"\r\n\r\n"
+    if variant == "headers":
+        return head + b"".join(b"X-%d: v\r\n" % i for i in range(n)) + b"\r\n"
+    if variant == "cookies":
+        return head + b"Cookie: " + b"; ".join(b"c%d=v" % i for i in range(n)) + b"\r\n\r\n"
+    if variant == "arguments":
+        args = b"&".join(b"a%d" % i for i in range(n))
+        return b"GET /hello.txt?" + args + b" HTTP/1.1\r\nHost: t\r\n\r\n"
+    if variant == "redirect":  # the Location repeats a 1,500-byte query
+        return (b"GET /docs?q=" + b"b" * 1500 + b" HTTP/1.1\r\nHost: t\r\nX-Big: "
+                + b"a" * n + b"\r\n\r\n")
+    raise SystemExit("unknown variant " + variant)
+
+def status(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+    s.sendall(request(n))
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        return "hang"
+    except ConnectionResetError:
+        pass
+    finally:
+        s.close()
+    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    return line[9:12] if line.startswith("HTTP/1.1 ") else "none"
+
+seen = dict.fromkeys([ok] + refused, 0)
+for n in range(lo, hi + 1, step):
+    got = status(n)
+    if got not in seen:
+        print(n, got)
+        sys.exit(0)
+    seen[got] += 1
+print("all answered, " + " ".join("%s=%d" % kv for kv in seen.items()))
+' "$PORT" "$@"
+}
+
+# check_scan DESC VARIANT FROM TO STEP OK REFUSED...: every request
+# answered, and the range reaches both sides of the limit (or it would prove
+# nothing): every status listed was seen
+check_scan() {
+	local desc=$1 out want=
+	shift
+	for code in "${@:5}"; do
+		want+=" $code=[1-9][0-9]*"
+	done
+	out=$(scan "$@")
+	check_match "$desc: every request near the limit answered ${*:5}" "^all answered,$want\$" "$out"
+}
+
+# With a 16 KiB pool: one header's value up to about 15 KiB fits
+check_scan "one long header" header $((POOL - 4096)) $((POOL + 256)) 8 200 431
+# a header line takes about 70 bytes of the pool: about 230 fit
+check_scan "many headers" headers $((POOL / 90)) $((POOL / 60)) 1 200 431
+check_scan "many cookies" cookies $((POOL / 90)) $((POOL / 60)) 1 200 431
+# the first refusals count the arguments with the headers (431), the later
+# ones come from the request line alone (414), before MHD stores them
+check_scan "many query arguments" arguments $((POOL / 90)) $((POOL / 55)) 1 200 431 414
+# a redirect repeats the query in its Location: less room for the rest
+check_scan "a redirect with a long query" redirect $((POOL - 6144)) $((POOL - 1024)) 8 301 431
+
+# the refusal itself: a status line, Connection: close, a body only for GET
+big=$(printf 'a%.0s' $(seq 1 $((POOL - 600))))
+out=$(python3 -c '
+import socket, sys
+for method in ("GET", "HEAD"):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+    s.sendall(("%s /hello.txt HTTP/1.1\r\nHost: t\r\nX-Big: %s\r\n\r\n"
+               % (method, sys.argv[2])).encode())
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        data += b"\r\n\r\n(left open)"
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    print(method, lines[0], "|", "close" if "Connection: close" in lines else "open",
+          "|", body.decode().strip() or "no body")' "$PORT" "$big")
+check_eq "GET with a header too large for the answer: 431, closed, with a reason" \
+	"GET HTTP/1.1 431 Request Header Fields Too Large | close | 431 Request Header Fields Too Large" \
+	"$(grep '^GET' <<<"$out")"
+check_eq "HEAD with the same header: 431 without a body" \
+	"HEAD HTTP/1.1 431 Request Header Fields Too Large | close | no body" \
+	"$(grep '^HEAD' <<<"$out")"
+
+check_eq "still serving after the refusals" 200 "$(http_code "http://127.0.0.1:$PORT/hello.txt")"
+check_eq "the worker is still the first one" "$first_worker" "$(worker_pids)"
+finish
