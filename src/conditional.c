@@ -56,16 +56,17 @@ int cond_format_etag(const struct stat *st, char *buf, size_t size) {
         return 0;
 }
 
-int cond_validators_from_stat(const struct stat *st, CondValidators *ret) {
+int cond_validators_from_stat(const struct stat *st, time_t now, CondValidators *ret) {
+        time_t mtime = st->st_mtim.tv_sec < now ? st->st_mtim.tv_sec : now;
         int r;
 
         r = cond_format_etag(st, ret->etag, sizeof ret->etag);
         if (r < 0)
                 return r;
-        r = cond_format_date(st->st_mtim.tv_sec, ret->last_modified, sizeof ret->last_modified);
+        r = cond_format_date(mtime, ret->last_modified, sizeof ret->last_modified);
         if (r < 0)
                 return r;
-        ret->mtime = st->st_mtim.tv_sec;
+        ret->mtime = mtime;
         ret->size = (uint64_t) st->st_size;
         return 0;
 }

@@ -68,8 +68,11 @@ int cond_parse_date(const char *s, time_t *ret);
  * too. -ENOBUFS when buf is too small. */
 int cond_format_etag(const struct stat *st, char *buf, size_t size);
 
-/* Fills *ret from a stat of the file about to be answered. */
-int cond_validators_from_stat(const struct stat *st, CondValidators *ret);
+/* Fills *ret from a stat of the file about to be answered at `now`. An mtime
+ * later than now gives Last-Modified now (RFC 9110 8.8.2.1: never later
+ * than the Date); the ETag keeps the real one. Whether that happened shows
+ * as ret->mtime != st->st_mtim.tv_sec. */
+int cond_validators_from_stat(const struct stat *st, time_t now, CondValidators *ret);
 
 /* Whether the If-None-Match value `list` ("*" or a comma-separated list of
  * entity-tags) matches `etag` under weak comparison: 1 for a match, 0 for

@@ -457,7 +457,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         type = mime_table_lookup(s->mime, resolved);
 
         /* from the fstat of the fd about to be sent: never stale */
-        v = cond_validators_from_stat(&st, &validators) >= 0 ? &validators : NULL;
+        v = cond_validators_from_stat(&st, time(NULL), &validators) >= 0 ? &validators : NULL;
         switch (conditions_evaluate(c, range != NULL, v)) {
         case COND_PRECONDITION_FAILED:
                 close(fd);

@@ -31,7 +31,7 @@ static CondValidators example_validators(void) {
         struct stat st = example_stat();
         CondValidators v;
 
-        assert_int_equal(cond_validators_from_stat(&st, &v), 0);
+        assert_int_equal(cond_validators_from_stat(&st, NOW, &v), 0);
         return v;
 }
 
@@ -147,6 +147,22 @@ static void test_validators(void **state) {
         assert_int_equal(v.size, 11);
         assert_string_equal(v.etag, "\"2a-b-2ebc98a1.1dcd6500\"");
         assert_string_equal(v.last_modified, "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+/* a file touched into the future: Last-Modified is the clock's, the ETag the file's */
+static void test_validators_clamped(void **state) {
+        struct stat st = example_stat();
+        CondValidators v = example_validators(), clamped;
+
+        assert_int_equal(cond_validators_from_stat(&st, EXAMPLE_TIME - 60, &clamped), 0);
+        assert_int_equal(clamped.mtime, EXAMPLE_TIME - 60);
+        assert_string_equal(clamped.last_modified, "Sun, 06 Nov 1994 08:48:37 GMT");
+        assert_string_equal(clamped.etag, v.etag);
+        assert_int_equal(clamped.size, 11);
+        /* an mtime of this very second is not in the future */
+        assert_int_equal(cond_validators_from_stat(&st, EXAMPLE_TIME, &clamped), 0);
+        assert_int_equal(clamped.mtime, EXAMPLE_TIME);
+        assert_string_equal(clamped.last_modified, v.last_modified);
 }
 
 static void test_list_match(void **state) {
@@ -405,6 +421,24 @@ static void test_evaluate_no_validators(void **state) {
         assert_int_equal(cond_evaluate(&req, NULL, NOW), COND_SEND_WHOLE);
 }
 
+/* a clamped Last-Modified: a date of the present second, so never strong */
+static void test_evaluate_clamped(void **state) {
+        struct stat st = example_stat();
+        CondValidators v;
+        CondRequest req = { .if_range = LAST_MODIFIED, .has_range = true };
+
+        st.st_mtim.tv_sec = NOW + 3600;
+        assert_int_equal(cond_validators_from_stat(&st, NOW, &v), 0);
+        req.if_range = v.last_modified;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND_WHOLE);
+        req.if_range = v.etag;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+        /* a date between the clamped one and the mtime is not before it */
+        req.has_range = false;
+        req.if_unmodified_since = v.last_modified;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_date),
@@ -413,6 +447,7 @@ int main(void) {
                 cmocka_unit_test(test_date_round_trip),
                 cmocka_unit_test(test_etag),
                 cmocka_unit_test(test_validators),
+                cmocka_unit_test(test_validators_clamped),
                 cmocka_unit_test(test_list_match),
                 cmocka_unit_test(test_list_malformed),
                 cmocka_unit_test(test_lines_match),
@@ -425,6 +460,7 @@ int main(void) {
                 cmocka_unit_test(test_evaluate_precondition_first),
                 cmocka_unit_test(test_evaluate_lines),
                 cmocka_unit_test(test_evaluate_no_validators),
+                cmocka_unit_test(test_evaluate_clamped),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -315,6 +315,32 @@ check_eq "big.bin, If-Unmodified-Since before its mtime: 412" 412 \
         "$(cond "$URL/big.bin" -I -H 'If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT' | status)"
 check_eq "big.bin, If-Unmodified-Since at its mtime: 200" 200 \
         "$(cond "$URL/big.bin" -I -H "If-Unmodified-Since: $big_lm" | status)"
+# a file touched into the future says Last-Modified no later than its Date
+# (RFC 9110, 8.8.2.1), from every worker, cached or not; once the clock
+# has passed its mtime, the mtime itself
+printf 'from the future\n' >"$ROOT/future.txt"
+touch -d "@$(($(date +%s) + 3))" "$ROOT/future.txt"
+future_ok=0 future_lm="" future_etag=""
+for _ in 1 2 3 4 5 6; do
+        out=$(cond "$URL/future.txt")
+        future_lm=$(header Last-Modified <<<"$out")
+        future_etag=$(header ETag <<<"$out")
+        lm_s=$(date -d "$future_lm" +%s 2>/dev/null || echo 0)
+        date_s=$(date -d "$(header Date <<<"$out")" +%s 2>/dev/null || echo -1)
+        if [[ $(status <<<"$out") == 200 && $lm_s -gt 0 && $lm_s -le $date_s ]]; then
+                future_ok=$((future_ok + 1))
+        fi
+done
+check_eq "mtime in the future: Last-Modified no later than Date, six times" 6 "$future_ok"
+check_match "mtime in the future: still an ETag" '^"[^"]+"$' "$future_etag"
+sleep 4
+future_lm=$(LC_ALL=C date -u -r "$ROOT/future.txt" '+%a, %d %b %Y %H:%M:%S GMT')
+future_ok=0
+for _ in 1 2 3 4 5 6; do
+        [[ $(cond "$URL/future.txt" | header Last-Modified) == "$future_lm" ]] &&
+                future_ok=$((future_ok + 1))
+done
+check_eq "mtime now past: Last-Modified is the mtime again, six times" 6 "$future_ok"
 
 # a changed file never answers to its old validators, cached or not: new
 # content of the same size, then only a new mtime
