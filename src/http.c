@@ -367,9 +367,10 @@ static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int 
         return queue_once(s, c, MHD_HTTP_PARTIAL_CONTENT, r);
 }
 
-/* 416, naming the file's size so that the client can ask again. */
+/* 416, naming the file's size so that the client can ask again, and the
+ * version that size belongs to. */
 static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection *c,
-                                           const struct stat *st) {
+                                           const struct stat *st, const CondValidators *v) {
         static const char body[] = "416 Range Not Satisfiable\n";
         char content_range[48];
         struct MHD_Response *r;
@@ -381,6 +382,7 @@ static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection 
                  (unsigned long long) st->st_size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        add_validators(r, v);
         return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
@@ -482,7 +484,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                         return queue_range(s, c, fd, &st, v, type, start, len);
                 case RANGE_UNSATISFIABLE:
                         close(fd);
-                        return queue_unsatisfiable(s, c, &st);
+                        return queue_unsatisfiable(s, c, &st, v);
                 case RANGE_IGNORE:
                         break;
                 }

@@ -315,6 +315,11 @@ check_eq "big.bin, If-Unmodified-Since before its mtime: 412" 412 \
         "$(cond "$URL/big.bin" -I -H 'If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT' | status)"
 check_eq "big.bin, If-Unmodified-Since at its mtime: 200" 200 \
         "$(cond "$URL/big.bin" -I -H "If-Unmodified-Since: $big_lm" | status)"
+# a 416 names the version whose size it gives
+out=$(cond "$URL/big.bin" -r 2000000-)
+check_eq "416: the file's ETag" "$big_etag" "$(header ETag <<<"$out")"
+check_eq "416: the file's Last-Modified" "$big_lm" "$(header Last-Modified <<<"$out")"
+
 # a file touched into the future says Last-Modified no later than its Date
 # (RFC 9110, 8.8.2.1), from every worker, cached or not; once the clock
 # has passed its mtime, the mtime itself
