@@ -56,16 +56,17 @@ int cond_format_etag(const struct stat *st, char *buf, size_t size) {
         return 0;
 }
 
-int cond_validators_from_stat(const struct stat *st, CondValidators *ret) {
+int cond_validators_from_stat(const struct stat *st, time_t now, CondValidators *ret) {
+        time_t mtime = st->st_mtim.tv_sec < now ? st->st_mtim.tv_sec : now;
         int r;
 
         r = cond_format_etag(st, ret->etag, sizeof ret->etag);
         if (r < 0)
                 return r;
-        r = cond_format_date(st->st_mtim.tv_sec, ret->last_modified, sizeof ret->last_modified);
+        r = cond_format_date(mtime, ret->last_modified, sizeof ret->last_modified);
         if (r < 0)
                 return r;
-        ret->mtime = st->st_mtim.tv_sec;
+        ret->mtime = mtime;
         ret->size = (uint64_t) st->st_size;
         return 0;
 }
@@ -104,8 +105,11 @@ static int etag_next(const char **p, const char **ret_tag, size_t *ret_len, bool
         return 0;
 }
 
-int cond_etag_list_match(const char *list, const char *etag) {
-        const char *p = list;
+/* One line of an entity-tag list: 1 when it matches etag, 0 when not,
+ * -EINVAL when malformed. "*" matches only where star_ok: as the whole
+ * field value. The whole line is checked: a malformed one matches nothing. */
+static int line_match(const char *line, const char *etag, bool strong, bool star_ok) {
+        const char *p = line;
         size_t etag_len = strlen(etag);
         bool match = false;
 
@@ -113,9 +117,8 @@ int cond_etag_list_match(const char *list, const char *etag) {
         if (*p == '*') {
                 p++;
                 skip_ows(&p);
-                return *p == '\0' ? 1 : -EINVAL;
+                return star_ok && *p == '\0' ? 1 : -EINVAL;
         }
-        /* the whole list is checked: a malformed one matches nothing */
         for (;;) {
                 const char *tag;
                 size_t len;
@@ -128,11 +131,31 @@ int cond_etag_list_match(const char *list, const char *etag) {
                         break;
                 if (etag_next(&p, &tag, &len, &weak) < 0)
                         return -EINVAL;
-                if (len == etag_len && memcmp(tag, etag, len) == 0)
+                /* etag is strong: the weak comparison ignores the request's W/ */
+                if (len == etag_len && memcmp(tag, etag, len) == 0 && !(strong && weak))
                         match = true;
                 skip_ows(&p);
                 if (*p != ',' && *p != '\0')
                         return -EINVAL;
+        }
+        return match;
+}
+
+int cond_etag_list_match(const char *list, const char *etag) {
+        return line_match(list, etag, false, true);
+}
+
+int cond_etag_lines_match(const CondLines *lines, const char *etag, bool strong) {
+        bool match = false;
+
+        if (lines->n > COND_LINES_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < lines->n; i++) {
+                int r = line_match(lines->line[i], etag, strong, lines->n == 1);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        match = true;
         }
         return match;
 }
@@ -154,17 +177,37 @@ bool cond_if_range_holds(const char *value, const CondValidators *v, time_t now)
         return cond_parse_date(value, &t) >= 0 && t == v->mtime && v->mtime < now;
 }
 
-CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t now) {
+/* If-Match, else If-Unmodified-Since: whether the request may go on */
+static bool preconditions_hold(const CondRequest *req, const CondValidators *v) {
         time_t since;
 
-        if (req->if_none_match) {
-                if (cond_etag_list_match(req->if_none_match, v->etag) > 0)
-                        return COND_NOT_MODIFIED;
-        } else if (req->if_modified_since && cond_parse_date(req->if_modified_since, &since) >= 0 &&
-                   since <= now && v->mtime <= since)
-                return COND_NOT_MODIFIED;
+        /* without an ETag only "*" holds: the file exists */
+        if (req->if_match.n > 0)
+                return cond_etag_lines_match(&req->if_match, v ? v->etag : "", true) > 0;
+        /* RFC 9110, 13.1.4: no modification date known, or no date sent */
+        if (v && req->if_unmodified_since && cond_parse_date(req->if_unmodified_since, &since) >= 0)
+                return v->mtime <= since;
+        return true;
+}
 
-        if (req->has_range && req->if_range && !cond_if_range_holds(req->if_range, v, now))
+/* If-None-Match, else If-Modified-Since: whether the client's copy is current */
+static bool not_modified(const CondRequest *req, const CondValidators *v, time_t now) {
+        time_t since;
+
+        if (!v)
+                return false;
+        if (req->if_none_match.n > 0)
+                return cond_etag_lines_match(&req->if_none_match, v->etag, false) > 0;
+        return req->if_modified_since && cond_parse_date(req->if_modified_since, &since) >= 0 &&
+               since <= now && v->mtime <= since;
+}
+
+CondResult cond_evaluate(const CondRequest *req, const CondValidators *v, time_t now) {
+        if (!preconditions_hold(req, v))
+                return COND_PRECONDITION_FAILED;
+        if (not_modified(req, v, now))
+                return COND_NOT_MODIFIED;
+        if (req->has_range && req->if_range && (!v || !cond_if_range_holds(req->if_range, v, now)))
                 return COND_SEND_WHOLE;
         return COND_SEND;
 }

@@ -119,6 +119,11 @@ struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *
         Entry *e;
         char *data;
 
+        /* a Last-Modified clamped to the time of the request (an mtime in
+         * the future) holds for that moment only: kept, it would stay behind
+         * the clock until the file changed */
+        if (v->mtime != st->st_mtim.tv_sec)
+                return NULL;
         if (st->st_size > FILECACHE_MAX_FILE ||
             c->bytes + (size_t) st->st_size > FILECACHE_MAX_BYTES)
                 return NULL;

@@ -27,7 +27,8 @@ struct MHD_Response *filecache_lookup(FileCache *c, int root_fd, const char *rel
 /* Caches a response for rel, whose opened file is fd with stat st (resolved
  * to `resolved`, the index.html path for a directory) and validators v, made
  * from st. Takes nothing: reads the file itself. Returns the new response or
- * NULL when not cacheable. */
+ * NULL when not cacheable: too large, or v's Last-Modified clamped to the
+ * clock (see cond_validators_from_stat()). */
 struct MHD_Response *filecache_store(FileCache *c, const char *rel, const char *resolved,
                                      bool is_index, int fd, const struct stat *st,
                                      const CondValidators *v, const char *content_type);

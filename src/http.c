@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ typedef enum Canned {
         CANNED_BAD_REQUEST,
         CANNED_NOT_ALLOWED,
         CANNED_URI_TOO_LONG,
+        CANNED_PRECONDITION_FAILED,
         CANNED_HEALTH_OK,
         CANNED_HEALTH_DRAINING,
         CANNED_SERVER_ERROR,
@@ -81,6 +83,8 @@ static const struct {
         [CANNED_BAD_REQUEST] = { MHD_HTTP_BAD_REQUEST, "400 Bad Request\n" },
         [CANNED_NOT_ALLOWED] = { MHD_HTTP_METHOD_NOT_ALLOWED, "405 Method Not Allowed\n" },
         [CANNED_URI_TOO_LONG] = { MHD_HTTP_URI_TOO_LONG, "414 URI Too Long\n" },
+        [CANNED_PRECONDITION_FAILED] = { MHD_HTTP_PRECONDITION_FAILED,
+                                         "412 Precondition Failed\n" },
         [CANNED_HEALTH_OK] = { MHD_HTTP_OK, "ok\n" },
         [CANNED_HEALTH_DRAINING] = { MHD_HTTP_SERVICE_UNAVAILABLE, "draining\n" },
         [CANNED_SERVER_ERROR] = { MHD_HTTP_INTERNAL_SERVER_ERROR, "500 Internal Server Error\n" },
@@ -374,23 +378,46 @@ static enum MHD_Result queue_not_modified(HttpServer *s, struct MHD_Connection *
         return queue_once(s, c, MHD_HTTP_NOT_MODIFIED, r);
 }
 
-/* What RFC 9110 section 13.2.2 makes of the request's preconditions. The
- * clock is read only for If-Modified-Since and If-Range, through the vDSO. */
+/* Files a conditional header where the request has one: the first line of
+ * a single-value header, every line of a list. MHD keeps names as received,
+ * so case is ignored; one cheap test sets aside every other header. */
+static enum MHD_Result condition_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value) {
+        CondRequest *req = cls;
+        CondLines *lines = NULL;
+        const char **single = NULL;
+
+        if (strncasecmp(key, "If-", 3) != 0 || !value)
+                return MHD_YES;
+        if (strcasecmp(key, MHD_HTTP_HEADER_IF_MATCH) == 0)
+                lines = &req->if_match;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0)
+                lines = &req->if_none_match;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE) == 0)
+                single = &req->if_unmodified_since;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0)
+                single = &req->if_modified_since;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_RANGE) == 0)
+                single = &req->if_range;
+        if (lines) {
+                if (lines->n < COND_LINES_MAX)
+                        lines->line[lines->n] = value;
+                lines->n++; /* past the room: the list counts as malformed */
+        } else if (single && !*single)
+                *single = value;
+        return MHD_YES;
+}
+
+/* What RFC 9110 section 13.2.2 makes of the request's preconditions. One
+ * pass over the headers finds them all, with no allocation. The clock is
+ * read only for If-Modified-Since and If-Range, through the vDSO. */
 static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
                                       const CondValidators *v) {
-        CondRequest req = {
-                .if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                             MHD_HTTP_HEADER_IF_NONE_MATCH),
-                .if_modified_since = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                                 MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
-                .if_range = has_range ? MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                                    MHD_HTTP_HEADER_IF_RANGE)
-                                      : NULL,
-                .has_range = has_range,
-        };
+        CondRequest req = { .has_range = has_range };
 
-        if (!v) /* no validators: nothing can match */
-                return req.if_range ? COND_SEND_WHOLE : COND_SEND;
+        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, condition_collect, &req);
+        if (!has_range)
+                req.if_range = NULL;
         return cond_evaluate(&req, v, req.if_modified_since || req.if_range ? time(NULL) : 0);
 }
 
@@ -434,9 +461,10 @@ static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int 
         return queue_once(s, c, MHD_HTTP_PARTIAL_CONTENT, r);
 }
 
-/* 416, naming the file's size so that the client can ask again. */
+/* 416, naming the file's size so that the client can ask again, and the
+ * version that size belongs to. */
 static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection *c,
-                                           const struct stat *st) {
+                                           const struct stat *st, const CondValidators *v) {
         static const char body[] = "416 Range Not Satisfiable\n";
         char content_range[48];
         struct MHD_Response *r;
@@ -448,6 +476,7 @@ static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection 
                  (unsigned long long) st->st_size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        add_validators(r, v);
         return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
@@ -479,8 +508,15 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 if (is_index && !ends_in_slash)
                         return redirect_to_directory(s, c, rel, body_sent);
                 /* v was made from the stat that the lookup just compared */
-                if (conditions_evaluate(c, false, v) == COND_NOT_MODIFIED)
+                switch (conditions_evaluate(c, false, v)) {
+                case COND_PRECONDITION_FAILED:
+                        return queue_canned(s, c, CANNED_PRECONDITION_FAILED);
+                case COND_NOT_MODIFIED:
                         return queue_not_modified(s, c, v);
+                case COND_SEND_WHOLE: /* no Range on this path */
+                case COND_SEND:
+                        break;
+                }
                 if (body_sent)
                         s->stats.bytes_sent += v->size;
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -517,8 +553,11 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         type = mime_table_lookup(s->mime, resolved);
 
         /* from the fstat of the fd about to be sent: never stale */
-        v = cond_validators_from_stat(&st, &validators) >= 0 ? &validators : NULL;
+        v = cond_validators_from_stat(&st, time(NULL), &validators) >= 0 ? &validators : NULL;
         switch (conditions_evaluate(c, range != NULL, v)) {
+        case COND_PRECONDITION_FAILED:
+                close(fd);
+                return queue_canned(s, c, CANNED_PRECONDITION_FAILED);
         case COND_NOT_MODIFIED:
                 close(fd);
                 return queue_not_modified(s, c, v);
@@ -539,7 +578,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                         return queue_range(s, c, fd, &st, v, type, start, len);
                 case RANGE_UNSATISFIABLE:
                         close(fd);
-                        return queue_unsatisfiable(s, c, &st);
+                        return queue_unsatisfiable(s, c, &st, v);
                 case RANGE_IGNORE:
                         break;
                 }

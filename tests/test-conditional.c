@@ -1,5 +1,5 @@
-/* Unit tests for conditional.c: validators, If-None-Match lists, dates, and
- * which of 304, 200 and 206 a conditional request gets. */
+/* Unit tests for conditional.c: validators, entity-tag lists, dates, and
+ * which of 412, 304, 200 and 206 a conditional request gets. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,7 +31,7 @@ static CondValidators example_validators(void) {
         struct stat st = example_stat();
         CondValidators v;
 
-        assert_int_equal(cond_validators_from_stat(&st, &v), 0);
+        assert_int_equal(cond_validators_from_stat(&st, NOW, &v), 0);
         return v;
 }
 
@@ -149,6 +149,22 @@ static void test_validators(void **state) {
         assert_string_equal(v.last_modified, "Sun, 06 Nov 1994 08:49:37 GMT");
 }
 
+/* a file touched into the future: Last-Modified is the clock's, the ETag the file's */
+static void test_validators_clamped(void **state) {
+        struct stat st = example_stat();
+        CondValidators v = example_validators(), clamped;
+
+        assert_int_equal(cond_validators_from_stat(&st, EXAMPLE_TIME - 60, &clamped), 0);
+        assert_int_equal(clamped.mtime, EXAMPLE_TIME - 60);
+        assert_string_equal(clamped.last_modified, "Sun, 06 Nov 1994 08:48:37 GMT");
+        assert_string_equal(clamped.etag, v.etag);
+        assert_int_equal(clamped.size, 11);
+        /* an mtime of this very second is not in the future */
+        assert_int_equal(cond_validators_from_stat(&st, EXAMPLE_TIME, &clamped), 0);
+        assert_int_equal(clamped.mtime, EXAMPLE_TIME);
+        assert_string_equal(clamped.last_modified, v.last_modified);
+}
+
 static void test_list_match(void **state) {
         const char *e = "\"abc\"";
 
@@ -179,6 +195,50 @@ static void test_list_malformed(void **state) {
         assert_int_equal(cond_etag_list_match("*, \"abc\"", e), -EINVAL);
 }
 
+static CondLines lines_of(size_t n, const char *const *line) {
+        CondLines l = { .n = n };
+
+        for (size_t i = 0; i < n && i < COND_LINES_MAX; i++)
+                l.line[i] = line[i];
+        return l;
+}
+
+#define LINES(...)                                                                \
+        lines_of(sizeof((const char *[]) { __VA_ARGS__ }) / sizeof(const char *), \
+                 (const char *[]) { __VA_ARGS__ })
+
+static int lines_match(CondLines l, const char *etag, bool strong) {
+        return cond_etag_lines_match(&l, etag, strong);
+}
+
+static void test_lines_match(void **state) {
+        const char *e = "\"abc\"";
+        CondLines none = { .n = 0 }, many = LINES("\"x\"", "\"x\"", "\"x\"", "\"x\"", "\"x\"",
+                                                  "\"x\"", "\"x\"", "\"x\"", "\"abc\"");
+
+        /* several lines are one list: a match on any line counts */
+        assert_int_equal(lines_match(LINES("\"x\"", "\"abc\""), e, false), 1);
+        assert_int_equal(lines_match(LINES("\"x\"", "\"abc\""), e, true), 1);
+        assert_int_equal(lines_match(LINES("\"x\", \"y\"", "", "W/\"abc\""), e, false), 1);
+        assert_int_equal(lines_match(LINES("\"x\"", "\"y\""), e, false), 0);
+        assert_int_equal(lines_match(LINES("*"), e, true), 1);
+        assert_int_equal(cond_etag_lines_match(&none, e, false), 0);
+        /* strong comparison: a weak entity-tag never matches */
+        assert_int_equal(lines_match(LINES("W/\"abc\""), e, true), 0);
+        assert_int_equal(lines_match(LINES("W/\"abc\"", "\"x\""), e, true), 0);
+        assert_int_equal(lines_match(LINES("W/\"abc\", \"abc\""), e, true), 1);
+        /* one malformed line spoils the list; "*" stands only alone */
+        assert_int_equal(lines_match(LINES("\"abc\"", "junk"), e, false), -EINVAL);
+        assert_int_equal(lines_match(LINES("*", "\"abc\""), e, false), -EINVAL);
+        assert_int_equal(lines_match(LINES("\"x\"", "*"), e, true), -EINVAL);
+        /* more lines than there is room for */
+        assert_int_equal(many.n, COND_LINES_MAX + 1);
+        assert_int_equal(cond_etag_lines_match(&many, e, false), -EINVAL);
+        many.n = COND_LINES_MAX;
+        many.line[COND_LINES_MAX - 1] = "\"abc\"";
+        assert_int_equal(cond_etag_lines_match(&many, e, false), 1);
+}
+
 static void test_if_range(void **state) {
         CondValidators v = example_validators();
 
@@ -199,13 +259,31 @@ static void test_if_range(void **state) {
         assert_true(cond_if_range_holds("\"2a-b-2ebc98a1.1dcd6500\"", &v, EXAMPLE_TIME));
 }
 
+static CondLines one_line(const char *value) {
+        CondLines l = { .n = value ? 1 : 0, .line = { value } };
+
+        return l;
+}
+
 static CondResult eval(const char *inm, const char *ims, const char *if_range, bool has_range) {
         CondValidators v = example_validators();
         CondRequest req = {
-                .if_none_match = inm,
+                .if_none_match = one_line(inm),
                 .if_modified_since = ims,
                 .if_range = if_range,
                 .has_range = has_range,
+        };
+
+        return cond_evaluate(&req, &v, NOW);
+}
+
+/* If-Match, If-Unmodified-Since, If-None-Match: the first two decide 412 */
+static CondResult eval_pre(const char *im, const char *ius, const char *inm) {
+        CondValidators v = example_validators();
+        CondRequest req = {
+                .if_match = one_line(im),
+                .if_unmodified_since = ius,
+                .if_none_match = one_line(inm),
         };
 
         return cond_evaluate(&req, &v, NOW);
@@ -252,6 +330,115 @@ static void test_evaluate_if_range(void **state) {
         assert_int_equal(eval("\"other\"", NULL, "\"other\"", true), COND_SEND_WHOLE);
 }
 
+static void test_evaluate_if_match(void **state) {
+        assert_int_equal(eval_pre(ETAG, NULL, NULL), COND_SEND);
+        assert_int_equal(eval_pre("*", NULL, NULL), COND_SEND);
+        assert_int_equal(eval_pre("\"x\", " ETAG, NULL, NULL), COND_SEND);
+        assert_int_equal(eval_pre("\"other\"", NULL, NULL), COND_PRECONDITION_FAILED);
+        /* strong comparison */
+        assert_int_equal(eval_pre("W/" ETAG, NULL, NULL), COND_PRECONDITION_FAILED);
+        /* a malformed list matches nothing */
+        assert_int_equal(eval_pre("garbage", NULL, NULL), COND_PRECONDITION_FAILED);
+        assert_int_equal(eval_pre("", NULL, NULL), COND_PRECONDITION_FAILED);
+        /* first If-Match, then If-None-Match */
+        assert_int_equal(eval_pre(ETAG, NULL, ETAG), COND_NOT_MODIFIED);
+        assert_int_equal(eval_pre("\"other\"", NULL, ETAG), COND_PRECONDITION_FAILED);
+        assert_int_equal(eval_pre(ETAG, NULL, "\"other\""), COND_SEND);
+}
+
+static void test_evaluate_unmodified_since(void **state) {
+        assert_int_equal(eval_pre(NULL, LAST_MODIFIED, NULL), COND_SEND);
+        assert_int_equal(eval_pre(NULL, "Sun, 06 Nov 1994 08:49:38 GMT", NULL), COND_SEND);
+        assert_int_equal(eval_pre(NULL, "Sun, 06 Nov 1994 08:49:36 GMT", NULL),
+                         COND_PRECONDITION_FAILED);
+        assert_int_equal(eval_pre(NULL, "Thu, 01 Jan 1970 00:00:00 GMT", NULL),
+                         COND_PRECONDITION_FAILED);
+        /* unlike If-Modified-Since, a date later than now counts */
+        assert_int_equal(eval_pre(NULL, "Tue, 19 Jan 2038 03:14:08 GMT", NULL), COND_SEND);
+        /* ignored when it is no date */
+        assert_int_equal(eval_pre(NULL, "yesterday", NULL), COND_SEND);
+        assert_int_equal(eval_pre(NULL, "", NULL), COND_SEND);
+        /* ignored beside If-Match (RFC 9110, 13.1.4), whatever that says */
+        assert_int_equal(eval_pre(ETAG, "Thu, 01 Jan 1970 00:00:00 GMT", NULL), COND_SEND);
+        assert_int_equal(eval_pre("\"other\"", LAST_MODIFIED, NULL), COND_PRECONDITION_FAILED);
+        /* then If-None-Match */
+        assert_int_equal(eval_pre(NULL, LAST_MODIFIED, ETAG), COND_NOT_MODIFIED);
+        assert_int_equal(eval_pre(NULL, "Thu, 01 Jan 1970 00:00:00 GMT", ETAG),
+                         COND_PRECONDITION_FAILED);
+}
+
+/* a 412 wins over If-Modified-Since, If-Range and Range */
+static void test_evaluate_precondition_first(void **state) {
+        CondValidators v = example_validators();
+        CondRequest req = {
+                .if_match = one_line("\"other\""),
+                .if_modified_since = LAST_MODIFIED,
+                .if_range = ETAG,
+                .has_range = true,
+        };
+
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_PRECONDITION_FAILED);
+        req.if_match = one_line(NULL);
+        req.if_unmodified_since = "Sun, 06 Nov 1994 08:49:36 GMT";
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_PRECONDITION_FAILED);
+        req.if_unmodified_since = NULL;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_NOT_MODIFIED);
+}
+
+/* If-Match and If-None-Match lines are read as one list */
+static void test_evaluate_lines(void **state) {
+        CondValidators v = example_validators();
+        CondRequest req = { .if_none_match = LINES("\"x\"", ETAG) };
+
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_NOT_MODIFIED);
+        req.if_none_match = LINES("\"x\"", "\"y\"");
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+        req.if_none_match = LINES("*", ETAG); /* malformed: matches nothing */
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+        req.if_none_match = one_line(NULL);
+        req.if_match = LINES("\"x\"", ETAG);
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+        req.if_match = LINES("\"x\"", "W/" ETAG);
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_PRECONDITION_FAILED);
+        req.if_match = LINES(ETAG, "garbage");
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_PRECONDITION_FAILED);
+}
+
+/* a file with no validators: only If-Match: * holds, nothing else matches */
+static void test_evaluate_no_validators(void **state) {
+        CondRequest req = { .if_match = one_line("*") };
+
+        assert_int_equal(cond_evaluate(&req, NULL, NOW), COND_SEND);
+        req.if_match = one_line(ETAG);
+        assert_int_equal(cond_evaluate(&req, NULL, NOW), COND_PRECONDITION_FAILED);
+        req.if_match = one_line(NULL);
+        req.if_unmodified_since = "Thu, 01 Jan 1970 00:00:00 GMT";
+        req.if_none_match = one_line("*");
+        req.if_modified_since = LAST_MODIFIED;
+        assert_int_equal(cond_evaluate(&req, NULL, NOW), COND_SEND);
+        req.if_range = ETAG;
+        req.has_range = true;
+        assert_int_equal(cond_evaluate(&req, NULL, NOW), COND_SEND_WHOLE);
+}
+
+/* a clamped Last-Modified: a date of the present second, so never strong */
+static void test_evaluate_clamped(void **state) {
+        struct stat st = example_stat();
+        CondValidators v;
+        CondRequest req = { .if_range = LAST_MODIFIED, .has_range = true };
+
+        st.st_mtim.tv_sec = NOW + 3600;
+        assert_int_equal(cond_validators_from_stat(&st, NOW, &v), 0);
+        req.if_range = v.last_modified;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND_WHOLE);
+        req.if_range = v.etag;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+        /* a date between the clamped one and the mtime is not before it */
+        req.has_range = false;
+        req.if_unmodified_since = v.last_modified;
+        assert_int_equal(cond_evaluate(&req, &v, NOW), COND_SEND);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_date),
@@ -260,12 +447,20 @@ int main(void) {
                 cmocka_unit_test(test_date_round_trip),
                 cmocka_unit_test(test_etag),
                 cmocka_unit_test(test_validators),
+                cmocka_unit_test(test_validators_clamped),
                 cmocka_unit_test(test_list_match),
                 cmocka_unit_test(test_list_malformed),
+                cmocka_unit_test(test_lines_match),
                 cmocka_unit_test(test_if_range),
                 cmocka_unit_test(test_evaluate_none_match),
                 cmocka_unit_test(test_evaluate_modified_since),
                 cmocka_unit_test(test_evaluate_if_range),
+                cmocka_unit_test(test_evaluate_if_match),
+                cmocka_unit_test(test_evaluate_unmodified_since),
+                cmocka_unit_test(test_evaluate_precondition_first),
+                cmocka_unit_test(test_evaluate_lines),
+                cmocka_unit_test(test_evaluate_no_validators),
+                cmocka_unit_test(test_evaluate_clamped),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

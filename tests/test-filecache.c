@@ -38,7 +38,7 @@ static struct MHD_Response *store(Fixture *f, const char *name) {
         int fd = openat(f->root_fd, name, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         assert_int_equal(fstat(fd, &st), 0);
-        assert_int_equal(cond_validators_from_stat(&st, &v), 0);
+        assert_int_equal(cond_validators_from_stat(&st, time(NULL), &v), 0);
         r = filecache_store(f->cache, name, name, false, fd, &st, &v, "text/plain");
         close(fd);
         return r;
@@ -79,7 +79,7 @@ static void test_hit_returns_same_response(void **state) {
         assert_false(idx);
         /* the validators and headers of the file as it is now */
         assert_int_equal(fstatat(f->root_fd, "a.txt", &st, 0), 0);
-        assert_int_equal(cond_validators_from_stat(&st, &want), 0);
+        assert_int_equal(cond_validators_from_stat(&st, time(NULL), &want), 0);
         assert_non_null(v);
         assert_string_equal(v->etag, want.etag);
         assert_string_equal(v->last_modified, want.last_modified);
@@ -155,6 +155,34 @@ static void test_large_file_not_cached(void **state) {
         assert_int_equal(filecache_bytes(f->cache), 0);
 }
 
+/* validators made before the file's mtime: Last-Modified was clamped to the
+ * clock of that request and must not outlive it in the cache */
+static void test_clamped_validators_not_cached(void **state) {
+        Fixture *f = *state;
+        struct stat st;
+        CondValidators v;
+        bool idx;
+        const CondValidators *hit;
+        int fd;
+
+        write_file(f, "future.txt", "later\n");
+        fd = openat(f->root_fd, "future.txt", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_int_equal(cond_validators_from_stat(&st, st.st_mtim.tv_sec - 1, &v), 0);
+        assert_null(filecache_store(f->cache, "future.txt", "future.txt", false, fd, &st, &v,
+                                    "text/plain"));
+        assert_int_equal(filecache_bytes(f->cache), 0);
+        assert_null(filecache_lookup(f->cache, f->root_fd, "future.txt", &idx, &hit));
+        /* once the clock has caught up, the real date is cached */
+        assert_int_equal(cond_validators_from_stat(&st, st.st_mtim.tv_sec, &v), 0);
+        assert_non_null(filecache_store(f->cache, "future.txt", "future.txt", false, fd, &st, &v,
+                                        "text/plain"));
+        close(fd);
+        assert_non_null(filecache_lookup(f->cache, f->root_fd, "future.txt", &idx, &hit));
+        assert_int_equal(hit->mtime, st.st_mtim.tv_sec);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_hit_returns_same_response, setup, teardown),
@@ -165,6 +193,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_deleted_invalidates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_swap_invalidates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_large_file_not_cached, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clamped_validators_not_cached, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,6 +235,50 @@ check_eq "If-None-Match not matching wins over If-Modified-Since: 200" 200 \
 check_eq "/healthz ignores If-None-Match: *" 200 \
         "$(cond "$URL/healthz" -H 'If-None-Match: *' | status)"
 
+# If-Match (strong comparison) and If-Unmodified-Since: 412 when they fail,
+# before anything else is looked at; cond.txt comes from the workers' caches
+check_eq "If-Match with the ETag: 200" 200 "$(cond "$URL/cond.txt" -H "If-Match: $etag" | status)"
+check_eq "If-Match: *: 200" 200 "$(cond "$URL/cond.txt" -H 'If-Match: *' | status)"
+out=$(raw_request GET /cond.txt 'If-Match: "not-it"')
+check_match "If-Match with another ETag: 412" '^HTTP/1.1 412' "$out"
+check_eq "412: a short body" "body-bytes: $(printf '412 Precondition Failed\n' | wc -c)" \
+        "$(tail -n1 <<<"$out")"
+check_eq "If-Match with the weak form of the ETag: 412" 412 \
+        "$(cond "$URL/cond.txt" -H "If-Match: W/$etag" | status)"
+check_eq "If-Match that is no entity-tag list: 412" 412 \
+        "$(cond "$URL/cond.txt" -H 'If-Match: garbage' | status)"
+check_eq "HEAD with If-Match with another ETag: 412" 412 \
+        "$(cond "$URL/cond.txt" -I -H 'If-Match: "not-it"' | status)"
+check_eq "If-Match failing wins over a matching If-None-Match: 412" 412 \
+        "$(cond "$URL/cond.txt" -H 'If-Match: "not-it"' -H "If-None-Match: $etag" | status)"
+check_eq "If-Match on both workers: 412 from each" "$(printf "1 412\n2 412")" \
+        "$(on_each_worker /cond.txt -H 'If-Match: "not-it"')"
+check_eq "If-Unmodified-Since a second before Last-Modified: 412" 412 \
+        "$(cond "$URL/cond.txt" -H 'If-Unmodified-Since: Sun, 31 Dec 2023 23:59:59 GMT' | status)"
+check_eq "If-Unmodified-Since equal to Last-Modified: 200" 200 \
+        "$(cond "$URL/cond.txt" -H "If-Unmodified-Since: $lm" | status)"
+check_eq "If-Unmodified-Since in the future: 200" 200 \
+        "$(cond "$URL/cond.txt" -H 'If-Unmodified-Since: Fri, 01 Jan 2100 00:00:00 GMT' | status)"
+check_eq "If-Unmodified-Since that is no date: ignored, 200" 200 \
+        "$(cond "$URL/cond.txt" -H 'If-Unmodified-Since: yesterday' | status)"
+check_eq "If-Unmodified-Since in the past beside a matching If-Match: ignored, 200" 200 \
+        "$(cond "$URL/cond.txt" -H "If-Match: $etag" \
+                -H 'If-Unmodified-Since: Sun, 31 Dec 2023 23:59:59 GMT' | status)"
+check_eq "If-Unmodified-Since in the past, If-Modified-Since current: 412" 412 \
+        "$(cond "$URL/cond.txt" -H 'If-Unmodified-Since: Sun, 31 Dec 2023 23:59:59 GMT' \
+                -H "If-Modified-Since: $lm" | status)"
+
+# several lines of a list header are one list (RFC 9110, 5.3), whatever
+# the case of their names
+check_match "two If-None-Match lines, the second with the ETag: 304" '^HTTP/1.1 304' \
+        "$(raw_request GET /cond.txt 'If-None-Match: "x"' "if-none-match: $etag" | head -n1)"
+check_match "two If-None-Match lines, neither with the ETag: 200" '^HTTP/1.1 200' \
+        "$(raw_request GET /cond.txt 'If-None-Match: "x"' 'If-None-Match: "y"' | head -n1)"
+check_match "two If-Match lines, the second with the ETag: 200" '^HTTP/1.1 200' \
+        "$(raw_request GET /cond.txt 'If-Match: "x"' "IF-MATCH: $etag" | head -n1)"
+check_match "two If-Match lines, the second with its weak form: 412" '^HTTP/1.1 412' \
+        "$(raw_request GET /cond.txt "If-Match: \"x\"" "If-Match: W/$etag" | head -n1)"
+
 # a large file, sent with sendfile from the opened fd; older than a second,
 # so that its Last-Modified is a strong validator for If-Range
 touch -d '2024-01-05 00:00:00 UTC' "$ROOT/big.bin"
@@ -262,6 +306,46 @@ check_eq "If-Range with the weak form of the ETag: 200" 200 \
         "$(cond "$URL/big.bin" -r 0-9 -H "If-Range: W/$big_etag" | status)"
 check_eq "If-Range with another date: 200" 200 \
         "$(cond "$URL/big.bin" -r 0-9 -H 'If-Range: Mon, 01 Jan 2024 00:00:00 GMT' | status)"
+# from the opened file, not the cache
+check_eq "big.bin, If-Match with the ETag: 200" 200 \
+        "$(cond "$URL/big.bin" -I -H "If-Match: $big_etag" | status)"
+check_eq "big.bin, Range with If-Match with another ETag: 412, no 206" 412 \
+        "$(cond "$URL/big.bin" -r 0-9 -H 'If-Match: "not-it"' | status)"
+check_eq "big.bin, If-Unmodified-Since before its mtime: 412" 412 \
+        "$(cond "$URL/big.bin" -I -H 'If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT' | status)"
+check_eq "big.bin, If-Unmodified-Since at its mtime: 200" 200 \
+        "$(cond "$URL/big.bin" -I -H "If-Unmodified-Since: $big_lm" | status)"
+# a 416 names the version whose size it gives
+out=$(cond "$URL/big.bin" -r 2000000-)
+check_eq "416: the file's ETag" "$big_etag" "$(header ETag <<<"$out")"
+check_eq "416: the file's Last-Modified" "$big_lm" "$(header Last-Modified <<<"$out")"
+
+# a file touched into the future says Last-Modified no later than its Date
+# (RFC 9110, 8.8.2.1), from every worker, cached or not; once the clock
+# has passed its mtime, the mtime itself
+printf 'from the future\n' >"$ROOT/future.txt"
+touch -d "@$(($(date +%s) + 3))" "$ROOT/future.txt"
+future_ok=0 future_lm="" future_etag=""
+for _ in 1 2 3 4 5 6; do
+        out=$(cond "$URL/future.txt")
+        future_lm=$(header Last-Modified <<<"$out")
+        future_etag=$(header ETag <<<"$out")
+        lm_s=$(date -d "$future_lm" +%s 2>/dev/null || echo 0)
+        date_s=$(date -d "$(header Date <<<"$out")" +%s 2>/dev/null || echo -1)
+        if [[ $(status <<<"$out") == 200 && $lm_s -gt 0 && $lm_s -le $date_s ]]; then
+                future_ok=$((future_ok + 1))
+        fi
+done
+check_eq "mtime in the future: Last-Modified no later than Date, six times" 6 "$future_ok"
+check_match "mtime in the future: still an ETag" '^"[^"]+"$' "$future_etag"
+sleep 4
+future_lm=$(LC_ALL=C date -u -r "$ROOT/future.txt" '+%a, %d %b %Y %H:%M:%S GMT')
+future_ok=0
+for _ in 1 2 3 4 5 6; do
+        [[ $(cond "$URL/future.txt" | header Last-Modified) == "$future_lm" ]] &&
+                future_ok=$((future_ok + 1))
+done
+check_eq "mtime now past: Last-Modified is the mtime again, six times" 6 "$future_ok"
 
 # a changed file never answers to its old validators, cached or not: new
 # content of the same size, then only a new mtime
