@@ -89,6 +89,8 @@ check_eq "socket-activated: the first request (which starts clusterd) gets 200" 
 wait_serving 2
 check_cmd "socket-activated: clusterd uses the socket from systemd, binds none" \
         log_has 'using 1 socket\(s\) from systemd'
+check_no_match "socket-activated: no warning about listen addresses when none were given" \
+        'listen addresses of the configuration are not used' "$(cat "$LOG")"
 check_startup socket-activated 2
 check_stop socket-activated
 
@@ -97,7 +99,7 @@ check_stop socket-activated
 : >"$NOTIFY_OUT"
 abstract=clusterd-test-$$
 ACTIVATE_LISTEN=("$TMP/http.sock" "@$abstract")
-clusterd_start_activated --workers 2
+clusterd_start_activated --workers 2 --listen 127.0.0.1:1
 check_eq "unix sockets: the first request (which starts clusterd) gets 200" 200 \
         "$(http_code http://localhost/ --unix-socket "$TMP/http.sock" --max-time 20)"
 wait_serving 2
@@ -108,6 +110,24 @@ check_cmd "unix sockets: the log names the abstract socket as @$abstract" \
         log_has "listening on @$abstract\$"
 check_no_match "unix sockets: no socket is named by its family number" '\(family [0-9]+\)' \
         "$(cat "$LOG")"
+check_cmd "unix sockets: a --listen beside systemd's sockets is named as unused" \
+        log_has 'warning manager: listen addresses of the configuration are not used: systemd passed the sockets'
+# workers_reached CURL-ARGS...: how many workers answer /metrics over up to 100
+# connections; each worker serves each of the two sockets, so both do
+workers_reached() {
+        local seen=" " worker
+        for ((i = 0; i < 100; i++)); do
+                worker=$(curl -s --max-time 5 "$@" http://localhost/metrics |
+                        sed -n 's/^clusterd_worker_requests_total{worker="\([0-9]*\)"}.*/\1/p')
+                [[ -n $worker && $seen != *" $worker "* ]] && seen+="$worker "
+                [[ $(wc -w <<<"$seen") -ge 2 ]] && break
+        done
+        wc -w <<<"$seen"
+}
+check_eq "unix sockets: the path socket reaches both workers" 2 \
+        "$(workers_reached --unix-socket "$TMP/http.sock")"
+check_eq "unix sockets: the abstract socket reaches both workers" 2 \
+        "$(workers_reached --abstract-unix-socket "$abstract")"
 check_stop unix-sockets
 ACTIVATE_LISTEN=()
 
