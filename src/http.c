@@ -208,9 +208,13 @@ static bool request_leaves_room(const HttpServer *s, struct MHD_Connection *c, s
         return used + answer <= s->pool_size;
 }
 
-/* An answer MHD has no room to build, written to the socket directly:
- * `status` is a status code and its reason, which is also the body. */
-static void send_raw_error(struct MHD_Connection *c, const char *status, bool with_body) {
+/* An answer MHD has no room to build, written to the socket directly: a
+ * status code and its reason, and `body` (NULL: none), which a HEAD answer
+ * only announces. The socket is not waited for: should an earlier answer
+ * still fill its send buffer (a client that pipelines and does not read),
+ * this one is cut or lost, and the connection closes all the same. */
+static void send_raw_error(struct MHD_Connection *c, const char *status, const char *body,
+                           bool head) {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         char date[COND_DATE_MAX], buf[512];
@@ -225,45 +229,53 @@ static void send_raw_error(struct MHD_Connection *c, const char *status, bool wi
                      "Content-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\n"
                      "\r\n"
-                     "%s%s",
-                     status, date, strlen(status) + 1, with_body ? status : "",
-                     with_body ? "\n" : "");
+                     "%s",
+                     status, date, body ? strlen(body) : 0, body && !head ? body : "");
         if (n > 0 && (size_t) n < sizeof buf)
                 (void) send(ci->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool with_body) {
-        send_raw_error(c, "431 Request Header Fields Too Large", with_body);
+static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool head) {
+        send_raw_error(c, "431 Request Header Fields Too Large",
+                       "431 Request Header Fields Too Large\n", head);
         return MHD_NO; /* MHD closes the connection */
 }
 
-/* MHD 0.9.75 stores a record of each query argument in the pool as soon as
- * the request line is in. When the pool runs out there, it neither answers
- * nor closes: 480 arguments ("?a0&a1&...") hung the connection until its
- * timeout. MHD hands the raw request line to this callback before that, so
- * one whose arguments cannot fit is answered with 414 here, and the socket
- * shut down so that MHD closes the connection at its next read. */
+/* MHD 0.9.75 stores a record of each query argument at the end of the pool
+ * as soon as the request line is in. When they do not fit, it neither
+ * answers nor closes: 480 arguments ("?a0&a1&...") hung the connection until
+ * its timeout. When they fit but take more than half the pool, headers that
+ * follow could hang it the same way (150 arguments and a 6 KiB header, with
+ * a 16 KiB pool). MHD hands the raw request line to this callback before it
+ * stores anything, so one heavier than half the pool is answered with 414
+ * here, and the socket shut down so that MHD closes the connection at its
+ * next read. The method is not known here: the 414 has no body, which suits
+ * GET and HEAD alike. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         const HttpServer *s = cls;
         const union MHD_ConnectionInfo *ci;
-        size_t len = strlen(uri), args = 1;
+        size_t len = strlen(uri), args = 1, budget = s->pool_size / 2;
         const char *query;
 
         /* an argument takes at least two bytes ("a&") */
-        if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= s->pool_size)
+        if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= budget)
                 return NULL;
         query = strchr(uri, '?');
-        if (!query)
+        if (query)
+                for (const char *p = query + 1; *p; p++)
+                        args += *p == '&';
+        else
+                args = 0;
+        if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= budget)
                 return NULL;
-        for (const char *p = query + 1; *p; p++)
-                args += *p == '&';
-        if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= s->pool_size)
-                return NULL;
-        send_raw_error(c, "414 URI Too Long", true);
+        send_raw_error(c, "414 URI Too Long", NULL, false);
         ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci)
                 (void) shutdown(ci->connect_fd, SHUT_RDWR);
-        return NULL; /* the request's context stays NULL: see on_request() */
+        /* NULL keeps the request's context NULL, as on_request() expects.
+         * Registering this callback also makes MHD call on_completed() for
+         * requests it drops after their request line: harmless there. */
+        return NULL;
 }
 
 /* "/docs" names a directory: send the client to "/docs/" so relative links
@@ -288,7 +300,7 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         if (q.r < 0)
                 location[path_len] = '\0';
         if (!request_leaves_room(s, c, ANSWER_ROOM + strlen(location)))
-                return refuse_headers_too_large(c, with_body);
+                return refuse_headers_too_large(c, !with_body);
 
         r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
         if (!r)
@@ -604,7 +616,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 Conn *conn = conn_of(c);
                 if (!request_leaves_room(s, c, ANSWER_ROOM))
                         return refuse_headers_too_large(c,
-                                                        strcmp(method, MHD_HTTP_METHOD_HEAD) != 0);
+                                                        strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (conn)
                         conn->in_request = true;
                 *req_cls = s; /* any non-NULL marker: the next call queues */

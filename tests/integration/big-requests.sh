@@ -22,9 +22,9 @@ first_worker=$(worker_pids)
 scan() {
 	python3 -c '
 import socket, sys
-port, variant = int(sys.argv[1]), sys.argv[2]
-lo, hi, step = (int(a) for a in sys.argv[3:6])
-ok, refused = sys.argv[6], sys.argv[7:]
+port, variant, pool = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+lo, hi, step = (int(a) for a in sys.argv[4:7])
+ok, refused = sys.argv[7], sys.argv[8:]
 
 def request(n):
     head = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n"
@@ -37,6 +37,11 @@ def request(n):
     if variant == "arguments":
         args = b"&".join(b"a%d" % i for i in range(n))
         return b"GET /hello.txt?" + args + b" HTTP/1.1\r\nHost: t\r\n\r\n"
+    if variant.startswith("arguments+header"):  # records for a share of the pool
+        share = int(variant.rsplit("-", 1)[1])
+        args = b"&".join(b"a%d" % i for i in range(pool * share // 100 // 64))
+        return (b"GET /hello.txt?" + args + b" HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * n
+                + b"\r\n\r\n")
     if variant == "redirect":  # the Location repeats a 1,500-byte query
         return (b"GET /docs?q=" + b"b" * 1500 + b" HTTP/1.1\r\nHost: t\r\nX-Big: "
                 + b"a" * n + b"\r\n\r\n")
@@ -69,10 +74,10 @@ for n in range(lo, hi + 1, step):
         sys.exit(0)
     seen[got] += 1
 print("all answered, " + " ".join("%s=%d" % kv for kv in seen.items()))
-' "$PORT" "$@"
+' "$PORT" "$1" "$POOL" "${@:2}"
 }
 
-# check_scan DESC VARIANT FROM TO STEP OK REFUSED...: every request
+# check_scan DESC VARIANT FROM TO STEP OK [REFUSED...]: every request
 # answered, and the range reaches both sides of the limit (or it would prove
 # nothing): every status listed was seen
 check_scan() {
@@ -90,9 +95,16 @@ check_scan "one long header" header $((POOL - 4096)) $((POOL + 256)) 8 200 431
 # a header line takes about 70 bytes of the pool: about 230 fit
 check_scan "many headers" headers $((POOL / 90)) $((POOL / 60)) 1 200 431
 check_scan "many cookies" cookies $((POOL / 90)) $((POOL / 60)) 1 200 431
-# the first refusals count the arguments with the headers (431), the later
-# ones come from the request line alone (414), before MHD stores them
-check_scan "many query arguments" arguments $((POOL / 90)) $((POOL / 55)) 1 200 431 414
+# a request line whose arguments take more than half the pool is refused
+# (414) before MHD stores them
+check_scan "many query arguments" arguments $((POOL / 200)) $((POOL / 55)) 1 200 414
+# arguments taking 40% of the pool, then a header up to the rest and beyond;
+# and 60%, which MHD's own 431 for the header found no room for (it closed,
+# or hung): refused from the request line whatever follows
+check_scan "query arguments (40% of the pool) and a long header" arguments+header-40 \
+        0 "$POOL" 64 200 431
+check_scan "query arguments (60% of the pool) and a long header" arguments+header-60 \
+        0 "$POOL" 64 414
 # a redirect repeats the query in its Location: less room for the rest
 check_scan "a redirect with a long query" redirect $((POOL - 6144)) $((POOL - 1024)) 8 301 431
 
@@ -123,6 +135,25 @@ check_eq "GET with a header too large for the answer: 431, closed, with a reason
 check_eq "HEAD with the same header: 431 without a body" \
 	"HEAD HTTP/1.1 431 Request Header Fields Too Large | close | no body" \
 	"$(grep '^HEAD' <<<"$out")"
+
+# a 414 for too many arguments is sent before the method is looked at: no
+# body, which fits GET and HEAD alike
+args=$(seq -f 'a%g' 1 $((POOL / 50)) | paste -sd '&')
+out=$(python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(("HEAD /hello.txt?%s HTTP/1.1\r\nHost: t\r\n\r\n" % sys.argv[2]).encode())
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+lines = head.decode().split("\r\n")
+print(lines[0], "|", [l for l in lines if l.startswith("Content-Length")], "|", len(body))' "$PORT" "$args")
+check_eq "HEAD with too many arguments: 414, Content-Length 0, nothing after the header" \
+        "HTTP/1.1 414 URI Too Long | ['Content-Length: 0'] | 0" "$out"
 
 check_eq "still serving after the refusals" 200 "$(http_code "http://127.0.0.1:$PORT/hello.txt")"
 check_eq "the worker is still the first one" "$first_worker" "$(worker_pids)"
