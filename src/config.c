@@ -144,6 +144,7 @@ static int add_listen(Config *c, const char *v) {
         if (!c->listen[c->n_listen])
                 return -ENOMEM;
         c->n_listen++;
+        c->listen_given = true;
         return 0;
 }
 

@@ -17,6 +17,7 @@ typedef struct Config {
         char *root;
         char *listen[CONFIG_MAX_LISTEN];
         size_t n_listen;
+        bool listen_given;                 /* by the file or command line, not the default */
         unsigned workers;                  /* 0 means auto */
         char *mime_types;                  /* path of the mime.types file */
         uint64_t heartbeat_interval_usec;  /* how often workers report */

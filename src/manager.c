@@ -1027,8 +1027,7 @@ static int manager_open_sockets(Manager *m) {
         if (r > 0) {
                 log_info("using %d socket(s) from systemd on %zu address(es)", r,
                          m->listeners.n_groups);
-                if (m->config.n_listen != 1 ||
-                    strcmp(m->config.listen[0], CONFIG_DEFAULT_LISTEN) != 0)
+                if (m->config.listen_given)
                         log_warning("listen addresses of the configuration are not used: systemd "
                                     "passed the sockets (ListenStream= in clusterd.socket)");
                 manager_log_listening(m);

@@ -94,6 +94,7 @@ static void test_defaults(void **state) {
         assert_string_equal(c->root, CONFIG_DEFAULT_ROOT);
         assert_int_equal(c->n_listen, 1);
         assert_string_equal(c->listen[0], CONFIG_DEFAULT_LISTEN);
+        assert_false(c->listen_given);
         assert_int_equal(c->workers, 0);
         assert_string_equal(c->mime_types, "/etc/mime.types");
         assert_int_equal(c->heartbeat_interval_usec, 1 * USEC_PER_SEC);
@@ -552,6 +553,31 @@ static void test_build_listen_override_replaces(void **state) {
         config_done(&c);
 }
 
+/* the manager warns about listen addresses that socket activation leaves
+ * unused: the default given on purpose counts as given */
+static void test_build_listen_given(void **state) {
+        Fixture *f = *state;
+        char text[512];
+        Config c;
+
+        snprintf(text, sizeof text, "root = %s\n", f->www);
+        write_text(f->path, text);
+        assert_int_equal(config_build(&c, f->path, true, NULL, 0, f->err), 0);
+        assert_false(c.listen_given);
+        config_done(&c);
+
+        const ConfigOverride dflt[] = { { "listen", CONFIG_DEFAULT_LISTEN } };
+        assert_int_equal(config_build(&c, f->path, true, dflt, 1, f->err), 0);
+        assert_true(c.listen_given);
+        config_done(&c);
+
+        snprintf(text, sizeof text, "root = %s\nlisten = %s\n", f->www, CONFIG_DEFAULT_LISTEN);
+        write_text(f->path, text);
+        assert_int_equal(config_build(&c, f->path, true, NULL, 0, f->err), 0);
+        assert_true(c.listen_given);
+        config_done(&c);
+}
+
 static void test_build_no_file(void **state) {
         Fixture *f = *state;
         char path[160];
@@ -671,6 +697,7 @@ int main(void) {
                 T(test_load_directory),
                 T(test_build_overrides_win),
                 T(test_build_listen_override_replaces),
+                T(test_build_listen_given),
                 T(test_build_no_file),
                 T(test_build_missing_root),
                 T(test_build_bad_override),
