@@ -11,11 +11,14 @@ BUILD=$(dirname "$(dirname "$CLUSTERD")")
 [[ -f $BUILD/build.ninja && $CLUSTERD == "$BUILD/src/clusterd" ]] ||
         die "service/run needs a meson build directory; $CLUSTERD is not BUILD/src/clusterd"
 
-# a bad command line is refused before anything starts
-status=0
-out=$(BUILD_DIR=$BUILD timeout 60 "$REPO/service/run" --listen 2>&1) || status=$?
-check_eq "--listen without an address: exit 2" 2 "$status"
-check_match "--listen without an address: says so" 'service/run: --listen needs an address' "$out"
+# a bad command line is refused before anything is installed or built
+for arg in --listen --listen=; do
+        status=0
+        out=$(BUILD_DIR=$BUILD timeout 60 "$REPO/service/run" "$arg" 2>&1) || status=$?
+        check_eq "$arg without an address: exit 2" 2 "$status"
+        check_eq "$arg without an address: one line that says so, before any build" \
+                'service/run: --listen needs an address' "$out"
+done
 
 PORT=$(free_port)
 LOG=$TMP/run.log
@@ -48,4 +51,18 @@ else
 fi
 check_eq "Ctrl-C: nothing listens on the port any more" 000 \
         "$(http_code "http://127.0.0.1:$PORT/" --max-time 2)"
+
+# relative paths are the caller's: --root www from another directory
+mkdir -p "$TMP/elsewhere/www"
+printf 'relative root\n' >"$TMP/elsewhere/www/index.html"
+PORT=$(free_port)
+: >"$LOG"
+spawn "$LOG" env -C "$TMP/elsewhere" BUILD_DIR="$BUILD" "$REPO/service/run" \
+        --listen "127.0.0.1:$PORT" --config "$CONF" --workers 1 --root www
+RUN_PID=$SPAWNED
+wait_for 60 grep -q "Listening on" "$LOG" || die "service/run did not listen on $PORT"
+check_eq "a relative --root is the caller's directory" "relative root" \
+        "$(curl -s --max-time 20 "http://127.0.0.1:$PORT/" || true)"
+kill -INT -- "-$RUN_PID"
+wait_exit "$RUN_PID" 20 || fail "Ctrl-C: the second run still runs after 20 s"
 finish
