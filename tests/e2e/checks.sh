@@ -127,6 +127,31 @@ check_reload_under_load() {
 	((status == 0))
 }
 
+# A config with an error: systemctl reload fails (clusterd-reload hears the
+# refusal over the bus), and nothing else changes: the unit stays active, the
+# same workers serve. Fixing the file and reloading again works.
+check_reload_bad_config() {
+	local before conf=/etc/clusterd/clusterd.conf status=0 out
+	before=$(worker_pids)
+	ct cp "$conf" "$conf.good"
+	ct sh -c "printf 'workers = banana\n' >>$conf"
+	if out=$(ct systemctl reload clusterd.service 2>&1); then
+		say "systemctl reload with 'workers = banana' succeeded"
+		status=1
+	fi
+	say "systemctl reload with 'workers = banana': $(tr '\n' ' ' <<<"$out")"
+	say "LastReload: $(ct busctl get-property "${MANAGER[@]}" LastReload 2>&1)"
+	[[ $(ct busctl get-property "${MANAGER[@]}" LastReload 2>&1) == *refused* ]] || status=1
+	[[ $(ct systemctl is-active clusterd.service) == active ]] || status=1
+	[[ $(http_code) == 200 ]] || status=1
+	[[ $(worker_pids) == "$before" ]] || { say "workers changed: $before -> $(worker_pids)"; status=1; }
+	ct mv "$conf.good" "$conf"
+	ct systemctl reload clusterd.service || { say "reload after the fix failed"; status=1; }
+	say "after the fix: $(ct busctl get-property "${MANAGER[@]}" LastReload 2>&1)"
+	[[ $(ct busctl get-property "${MANAGER[@]}" LastReload 2>&1) == *done* ]] || status=1
+	((status == 0))
+}
+
 check_restart_under_load() {
 	local before status=0
 	before=$(main_pid)
@@ -205,6 +230,7 @@ run_common_checks() {
 	check "journal shows the lifecycle lines" check_journal
 	check "16 sockets from clusterd.socket, shared out over the workers" check_socket_share
 	check "reload under ab load: 0 failed, every worker replaced" check_reload_under_load
+	check "reload with a bad config: systemctl reload fails, nothing changes" check_reload_bad_config
 	check "restart under ab load: 0 failed" check_restart_under_load
 	check "kill -9 of a worker: replaced, unit active" check_kill_worker
 	check "kill -9 of the manager: restarted, answers within 5s" check_kill_manager
