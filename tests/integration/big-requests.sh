@@ -144,11 +144,14 @@ import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
 s.sendall(("HEAD /hello.txt?%s HTTP/1.1\r\nHost: t\r\n\r\n" % sys.argv[2]).encode())
 data = b""
-while True:
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    data = data or b"no answer in 3 s"
 head, _, body = data.partition(b"\r\n\r\n")
 lines = head.decode().split("\r\n")
 print(lines[0], "|", [l for l in lines if l.startswith("Content-Length")], "|", len(body))' "$PORT" "$args")
