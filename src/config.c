@@ -179,30 +179,33 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
         if (strcmp(key, "log-level") == 0) {
                 r = set_log_level(c, value);
                 if (r < 0)
-                        REASON("expected one of err, warning, notice, info, debug");
+                        REASON("expected one of emerg, alert, crit, err, warning, notice, info, "
+                               "debug");
                 return r;
         }
 
+        /* each reason names the range, which the limits below enforce */
         struct {
                 const char *key;
                 uint64_t *field;
                 uint64_t min, max;
+                const char *reason;
         } durations[] = {
                 { "heartbeat-interval", &c->heartbeat_interval_usec, 10 * USEC_PER_MSEC,
-                  60 * USEC_PER_SEC },
+                  60 * USEC_PER_SEC, "expected a duration from 10ms to 60s, such as 500ms or 2s" },
                 { "heartbeat-timeout", &c->heartbeat_timeout_usec, 100 * USEC_PER_MSEC,
-                  3600 * USEC_PER_SEC },
-                { "drain-timeout", &c->drain_timeout_usec, 0, 3600 * USEC_PER_SEC },
-                { "restart-backoff-max", &c->restart_backoff_max_usec, 0, 3600 * USEC_PER_SEC },
+                  3600 * USEC_PER_SEC, "expected a duration from 100ms to 60min, such as 10s" },
+                { "drain-timeout", &c->drain_timeout_usec, 0, 3600 * USEC_PER_SEC,
+                  "expected a duration from 0 to 60min, such as 30s or 2min" },
+                { "restart-backoff-max", &c->restart_backoff_max_usec, 0, 3600 * USEC_PER_SEC,
+                  "expected a duration from 0 to 60min, such as 30s or 2min" },
         };
         for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
                 if (strcmp(key, durations[i].key) != 0)
                         continue;
                 r = config_parse_duration(value, &u64);
                 if (r < 0 || u64 < durations[i].min || u64 > durations[i].max)
-                        return REASON("expected a duration such as 500ms, 10s or 2min, within "
-                                      "limits"),
-                               -EINVAL;
+                        return REASON(durations[i].reason), -EINVAL;
                 *durations[i].field = u64;
                 return 0;
         }
@@ -211,17 +214,21 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 const char *key;
                 unsigned *field;
                 unsigned min, max;
+                const char *reason;
         } numbers[] = {
-                { "connection-timeout", &c->connection_timeout_sec, 1, 3600 },
-                { "connection-limit", &c->connection_limit, 1, 1000000 },
-                { "crash-loop-limit", &c->crash_loop_limit, 1, 1000 },
+                { "connection-timeout", &c->connection_timeout_sec, 1, 3600,
+                  "expected a whole number of seconds from 1 to 3600" },
+                { "connection-limit", &c->connection_limit, 1, 1000000,
+                  "expected a whole number from 1 to 1000000" },
+                { "crash-loop-limit", &c->crash_loop_limit, 1, 1000,
+                  "expected a whole number from 1 to 1000" },
         };
         for (size_t i = 0; i < ELEMENTSOF(numbers); i++) {
                 if (strcmp(key, numbers[i].key) != 0)
                         continue;
                 r = config_parse_uint(value, numbers[i].min, numbers[i].max, numbers[i].field);
                 if (r < 0)
-                        REASON("expected a whole number within limits");
+                        REASON(numbers[i].reason);
                 return r;
         }
 

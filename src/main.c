@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -161,6 +162,11 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         if (check) {
+                /* not an error, as at run time, but worth a line: every
+                 * Content-Type would be application/octet-stream */
+                if (access(c.mime_types, R_OK) < 0)
+                        fprintf(stderr, "clusterd: warning: mime-types '%s': %s\n", c.mime_types,
+                                strerror(errno));
                 print_config(&c);
                 config_done(&c);
                 return EXIT_SUCCESS;

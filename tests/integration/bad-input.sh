@@ -50,6 +50,15 @@ quiet() { "$@" >/dev/null; }
 check_cmd "control: the same options with good values pass --check-config" \
         quiet "$CLUSTERD" "${BASE[@]}" --workers 2 --check-config
 
+# a missing mime-types file is no error (clusterd runs, with every file as
+# application/octet-stream), but --check-config says so
+status=0
+err=$("$CLUSTERD" "${BASE[@]}" --mime-types "$TMP/no-such-mime.types" --check-config 2>&1 >/dev/null) ||
+        status=$?
+check_eq "--check-config with a missing mime-types file: exit 0" 0 "$status"
+check_eq "--check-config with a missing mime-types file: one warning line" \
+        "clusterd: warning: mime-types '$TMP/no-such-mime.types': No such file or directory" "$err"
+
 # command line
 refused "--workers banana" "clusterd: --workers 'banana': expected 'auto' or a number from 1 to 256" \
         "${BASE[@]}" --workers banana
@@ -83,6 +92,16 @@ refused "--listen nonsense" "clusterd: --listen 'nonsense': expected ADDR:PORT.*
         "${BASE[@]}" --listen nonsense
 refused "--heartbeat-timeout soon" "clusterd: --heartbeat-timeout 'soon': expected a duration.*" \
         "${BASE[@]}" --heartbeat-timeout soon
+# a value out of range names the range
+refused "--drain-timeout 90min" \
+        "clusterd: --drain-timeout '90min': expected a duration from 0 to 60min, such as 30s or 2min" \
+        "${BASE[@]}" --drain-timeout 90min
+refused "--heartbeat-interval 1500us" \
+        "clusterd: --heartbeat-interval '1500us': expected a duration from 10ms to 60s, such as 500ms or 2s" \
+        "${BASE[@]}" --heartbeat-interval 1500us
+refused "--connection-limit 0" \
+        "clusterd: --connection-limit '0': expected a whole number from 1 to 1000000" \
+        "${BASE[@]}" --connection-limit 0
 
 # config files
 printf '# clusterd test\n[clusterd]\nworkers = 2\nfoo = bar\n' >"$TMP/unknown-key.conf"
