@@ -20,6 +20,18 @@ for arg in --listen --listen=; do
                 'service/run: --listen needs an address' "$out"
 done
 
+# so is a bad argument for clusterd: at once, not at the first request
+PORT=$(free_port)
+status=0
+out=$(BUILD_DIR=$BUILD timeout 60 "$REPO/service/run" --listen "127.0.0.1:$PORT" --workers banana \
+        2>&1) || status=$?
+check_eq "--workers banana: exit 2 at once" 2 "$status"
+check_match "--workers banana: clusterd's own message" \
+        "clusterd: --workers 'banana': expected 'auto' or a number from 1 to 256" "$out"
+check_eq "--workers banana: nothing listens" 000 "$(http_code "http://127.0.0.1:$PORT/" --max-time 2)"
+check_match "--help: clusterd's help, at once" '^Usage: clusterd' \
+        "$(BUILD_DIR=$BUILD timeout 60 "$REPO/service/run" --help 2>&1 | grep -m1 '^Usage' || true)"
+
 PORT=$(free_port)
 LOG=$TMP/run.log
 : >"$LOG"
