@@ -485,8 +485,9 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         Manager *m = c->manager;
         unsigned slot = c->slot;
         bool was_current = m->slots[slot].current == c;
-        bool clean = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED &&
-                     si->si_status == 0 && !c->kill_reason;
+        bool draining = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED && !c->kill_reason;
+        bool clean = draining && si->si_status == 0;
+        bool cut = draining && si->si_status == WORKER_EXIT_DRAIN_CUT;
         uint64_t served = c->ready_usec ? now_usec(CLOCK_MONOTONIC) - c->ready_usec : 0;
         char how[96];
         int status;
@@ -502,13 +503,19 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         describe_exit(si, how, sizeof how, &status);
         if (clean)
                 log_info("worker %u pid %d drained and exited", slot + 1, (int) c->pid);
+        else if (cut)
+                log_warning("worker %u pid %d exited at the drain timeout, ending the requests "
+                            "still open",
+                            slot + 1, (int) c->pid);
         else
                 log_warning("worker %u pid %d %s%s%s", slot + 1, (int) c->pid, how,
                             c->kill_reason ? ", killed as " : "", c->kill_reason ?: "");
 
         /* before the unlink: the worker's bus object must still resolve */
         bus_emit_worker_exited(m->bus, slot + 1, c->pid,
-                               clean ? "drained" : c->kill_reason ?: (si->si_code == CLD_EXITED ? "exited" : "killed"),
+                               clean ? "drained"
+                               : cut ? "drain timeout"
+                                     : c->kill_reason ?: (si->si_code == CLD_EXITED ? "exited" : "killed"),
                                status);
         m->requests_retired += c->counters.requests;
         manager_unlink_child(m, c);

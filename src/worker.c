@@ -145,10 +145,11 @@ static int on_prepare(sd_event_source *s, void *userdata) {
 
 static int on_drain_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
-        log_warning("drain timeout reached with %u connection(s) open, exiting",
-                    http_server_stats(w->http).connections);
+        unsigned open = http_server_stats(w->http).connections;
+
+        log_warning("drain timeout reached with %u connection(s) open, exiting", open);
         (void) worker_send_heartbeat(w);
-        worker_exit(w, EXIT_SUCCESS);
+        worker_exit(w, open > 0 ? WORKER_EXIT_DRAIN_CUT : EXIT_SUCCESS);
         return 0;
 }
 

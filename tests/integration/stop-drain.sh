@@ -66,4 +66,26 @@ check_cmd "log says it drained on SIGTERM" log_has 'SIGTERM: stopping, draining'
 check_cmd "log says the workers drained and exited" log_has 'drained and exited'
 check_no_match "no worker was killed at the drain timeout" 'drain timeout' "$(cat "$LOG")"
 check_eq "no clusterd process left" "" "$(our_processes)"
+
+# A download longer than the drain timeout is ended at the timeout, and the
+# log says so rather than "drained"; the stop itself still succeeds.
+PORT=$(free_port)
+clusterd_start --workers 1 --drain-timeout 1s
+wait_serving 1
+slow_get "$PORT" /huge.bin "$TMP/cut.out" $((512 * 1024)) 2>"$TMP/slow_cut.log" &
+track "$!"
+# shellcheck disable=SC2317 # called through wait_for
+cut_started() { [[ -s $TMP/cut.out ]] && (($(stat -c %s "$TMP/cut.out") >= 100000)); }
+wait_for 20 cut_started || die "the download to be cut did not start"
+kill -TERM "$CD_PID"
+if wait_exit "$CD_PID" 15; then
+        check_eq "drain timeout: the manager still exits 0" 0 "$EXIT_STATUS"
+else
+        fail "drain timeout: manager still running 15 s after SIGTERM"
+fi
+check_cmd "drain timeout: the log says the worker ended requests at the timeout" \
+        log_has 'worker 1 pid [0-9]+ exited at the drain timeout, ending the requests still open'
+check_no_match "drain timeout: the log does not call it drained" 'drained and exited' \
+        "$(cat "$LOG")"
+check_le "drain timeout: the download was cut short" 6291455 "$(stat -c %s "$TMP/cut.out")"
 finish
