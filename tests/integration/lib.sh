@@ -453,6 +453,42 @@ with open(out, "wb", buffering=0) as f:
             time.sleep(ahead)' "$@"
 }
 
+# raw_request [--no-close] METHOD TARGET [HEADER...]: one request to
+# 127.0.0.1:$PORT on a connection of its own, and the raw answer: its
+# headers, then "body-bytes: N" for all that came after them (curl never
+# reads a body after HEAD or a 304, so it cannot tell). The request says
+# "Connection: close" unless --no-close, which leaves closing to the server:
+# when it has not closed within 5 s, the last line is "(left open)".
+raw_request() {
+        local close=1
+        if [[ $1 == --no-close ]]; then
+                close=0
+                shift
+        fi
+        python3 -c '
+import socket, sys
+port, close, method, target = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3], sys.argv[4]
+extra = "".join(h + "\r\n" for h in sys.argv[5:])
+if close:
+    extra += "Connection: close\r\n"
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(("%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (method, target, extra)).encode())
+data, left_open = b"", False
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    left_open = True
+head, _, body = data.partition(b"\r\n\r\n")
+print(head.decode(errors="replace").replace("\r", ""))
+print("body-bytes: %d" % len(body))
+if left_open:
+    print("(left open)")' "$PORT" "$close" "$@"
+}
+
 # http_code URL [CURL-ARGS...]: prints the status code (000 when unreachable)
 http_code() {
         local url=$1

@@ -5,27 +5,6 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
-# raw_request METHOD PATH [HEADER...]: the raw answer on a connection the
-# server closes: its headers, then "body-bytes: N" for all that came after
-# them (curl never reads a body after HEAD or a 304, so it cannot tell)
-raw_request() {
-        python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-extra = "".join(h + "\r\n" for h in sys.argv[4:])
-s.sendall(("%s %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n"
-           % (sys.argv[2], sys.argv[3], extra)).encode())
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-head, _, body = data.partition(b"\r\n\r\n")
-print(head.decode(errors="replace").replace("\r", ""))
-print("body-bytes: %d" % len(body))' "$PORT" "$@"
-}
-
 # on_each_worker PATH CURL-ARGS...: "WORKER STATUS" lines, one per worker. Each
 # comes from a connection that asks /metrics first, to learn which worker it
 # reached, and then PATH with CURL-ARGS; new connections are tried until
