@@ -141,10 +141,6 @@ static int line_match(const char *line, const char *etag, bool strong, bool star
         return match;
 }
 
-int cond_etag_list_match(const char *list, const char *etag) {
-        return line_match(list, etag, false, true);
-}
-
 int cond_etag_lines_match(const CondLines *lines, const char *etag, bool strong) {
         bool match = false;
 

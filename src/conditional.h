@@ -74,13 +74,9 @@ int cond_format_etag(const struct stat *st, char *buf, size_t size);
  * as ret->mtime != st->st_mtim.tv_sec. */
 int cond_validators_from_stat(const struct stat *st, time_t now, CondValidators *ret);
 
-/* Whether the If-None-Match value `list` ("*" or a comma-separated list of
- * entity-tags) matches `etag` under weak comparison: 1 for a match, 0 for
- * none, -EINVAL for a malformed list. */
-int cond_etag_list_match(const char *list, const char *etag);
-
 /* Whether the lines of an If-Match (strong: a weak entity-tag never matches)
- * or If-None-Match (weak) header, joined into one list, match `etag`: 1, 0,
+ * or If-None-Match (weak) header, each "*" or a comma-separated list of
+ * entity-tags, joined into one list, match `etag`: 1, 0,
  * or -EINVAL when the joined list is malformed ("*" beside anything else,
  * more lines than COND_LINES_MAX). */
 int cond_etag_lines_match(const CondLines *lines, const char *etag, bool strong);
