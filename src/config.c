@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "macro.h"
@@ -370,6 +371,10 @@ static int config_validate(const Config *c, const char *where, char err[CONFIG_E
                 return -EINVAL;
         }
         return 0;
+}
+
+int config_check_mime_types(const Config *c) {
+        return access(c->mime_types, R_OK) < 0 ? negative_errno() : 0;
 }
 
 int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,

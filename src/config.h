@@ -53,6 +53,11 @@ int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]);
 int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,
                  size_t n_o, char err[CONFIG_ERROR_MAX]);
 
+/* Whether the mime-types file can be read: 0, or a negative errno. Not a
+ * config error (workers then answer every file as application/octet-stream),
+ * but worth a warning from whoever checks the config. */
+int config_check_mime_types(const Config *c);
+
 /* Value parsers, exposed for the command line and the tests. */
 int config_parse_workers(const char *s, unsigned *ret);
 int config_parse_duration(const char *s, uint64_t *ret_usec);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -164,9 +163,10 @@ int main(int argc, char *argv[]) {
         if (check) {
                 /* not an error, as at run time, but worth a line: every
                  * Content-Type would be application/octet-stream */
-                if (access(c.mime_types, R_OK) < 0)
+                r = config_check_mime_types(&c);
+                if (r < 0)
                         fprintf(stderr, "clusterd: warning: mime-types '%s': %s\n", c.mime_types,
-                                strerror(errno));
+                                strerror(-r));
                 print_config(&c);
                 config_done(&c);
                 return EXIT_SUCCESS;

@@ -49,8 +49,6 @@ const char *child_state_name(ChildState s) {
         return names[s];
 }
 
-/* A slot serves when any of its children does: during a replacement the old
- * child keeps serving until the new one is ready. */
 /* A child of slot i that serves: its current one, or while a roll replaces
  * it, the one being replaced. NULL when none does. */
 static Child *slot_serving_child(const Manager *m, unsigned i) {
@@ -65,6 +63,8 @@ static bool slot_current_serves(const Slot *slot) {
         return slot->current && slot->current->state == CHILD_SERVING;
 }
 
+/* A slot serves when any of its children does: during a replacement the old
+ * child keeps serving until the new one is ready. */
 unsigned manager_workers_serving(const Manager *m) {
         unsigned n = 0;
         for (unsigned i = 0; i < m->n_slots; i++)
@@ -836,10 +836,12 @@ int manager_restart_worker(Manager *m, unsigned slot) {
  * table, which browsers download instead of showing: say so once, here,
  * rather than in every worker. */
 static void manager_check_mime_types(const Config *c) {
-        if (access(c->mime_types, R_OK) < 0)
+        int r = config_check_mime_types(c);
+
+        if (r < 0)
                 log_warning("mime-types '%s': %s; every file is served as "
                             "application/octet-stream",
-                            c->mime_types, strerror(errno));
+                            c->mime_types, strerror(-r));
 }
 
 static unsigned manager_wanted_workers(const Config *c) {

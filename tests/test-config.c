@@ -578,6 +578,19 @@ static void test_build_listen_given(void **state) {
         config_done(&c);
 }
 
+static void test_check_mime_types(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        char missing[PATH_MAX];
+
+        write_text(f->path, "text/plain txt\n");
+        assert_int_equal(config_set(c, "mime-types", f->path, &(const char *) { NULL }), 0);
+        assert_int_equal(config_check_mime_types(c), 0);
+        snprintf(missing, sizeof missing, "%s/no-such-mime.types", f->www);
+        assert_int_equal(config_set(c, "mime-types", missing, &(const char *) { NULL }), 0);
+        assert_int_equal(config_check_mime_types(c), -ENOENT);
+}
+
 static void test_build_no_file(void **state) {
         Fixture *f = *state;
         char path[160];
@@ -698,6 +711,7 @@ int main(void) {
                 T(test_build_overrides_win),
                 T(test_build_listen_override_replaces),
                 T(test_build_listen_given),
+                T(test_check_mime_types),
                 T(test_build_no_file),
                 T(test_build_missing_root),
                 T(test_build_bad_override),
