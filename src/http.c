@@ -492,6 +492,14 @@ static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection 
         return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
+/* "/dir/" and "/dir/." ask for a directory: a file so named is not found, as
+ * the kernel's ENOTDIR would have it, rather than served under a second URL
+ * whose relative links resolve one level too deep */
+static bool url_names_directory(const char *url) {
+        size_t n = strlen(url);
+        return (n >= 1 && url[n - 1] == '/') || (n >= 2 && url[n - 2] == '/' && url[n - 1] == '.');
+}
+
 /* body_sent: false for HEAD, whose answers count no bytes as sent */
 static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url,
                                   bool body_sent) {
@@ -501,7 +509,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         CondValidators validators;
         const CondValidators *v;
         const char *type, *range;
-        bool is_index = false, ends_in_slash = url[0] && url[strlen(url) - 1] == '/', use_cache;
+        bool is_index = false, names_directory = url_names_directory(url), use_cache;
         int fd;
 
         range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
@@ -517,8 +525,10 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         use_cache = !s->draining && !range;
         r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
         if (r) {
-                if (is_index && !ends_in_slash)
+                if (is_index && !names_directory)
                         return redirect_to_directory(s, c, rel, body_sent);
+                if (!is_index && names_directory)
+                        return queue_canned(s, c, CANNED_NOT_FOUND);
                 /* v was made from the stat that the lookup just compared */
                 switch (conditions_evaluate(c, false, v)) {
                 case COND_PRECONDITION_FAILED:
@@ -554,9 +564,13 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                         return queue_canned(s, c, CANNED_SERVER_ERROR);
                 }
         }
-        if (is_index && !ends_in_slash) {
+        if (is_index && !names_directory) {
                 close(fd);
                 return redirect_to_directory(s, c, rel, body_sent);
+        }
+        if (!is_index && names_directory) {
+                close(fd);
+                return queue_canned(s, c, CANNED_NOT_FOUND);
         }
         if (is_index)
                 (void) path_index(rel, resolved, sizeof resolved);

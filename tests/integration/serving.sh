@@ -102,6 +102,16 @@ check_eq "GET /my%20dir: Location is encoded again" '/my%20dir/' \
 check_cmd "GET /my%20dir, following the redirect: its index.html" \
         cmp -s <(curl -sL "$URL/my%20dir" || true) "$ROOT/my dir/index.html"
 
+# a file asked for as a directory is not found, both when the worker opens it
+# and when it has it cached (the GET in between caches it on every worker)
+printf 'not a directory\n' >"$ROOT/notdir.txt"
+check_eq "GET /notdir.txt/ on each worker, uncached: 404" $'1 404\n2 404' "$(on_each_worker /notdir.txt/)"
+check_eq "GET /notdir.txt on each worker: 200" $'1 200\n2 200' "$(on_each_worker /notdir.txt)"
+check_eq "GET /notdir.txt/ on each worker, cached: 404" $'1 404\n2 404' "$(on_each_worker /notdir.txt/)"
+check_eq "GET /notdir.txt/. (--path-as-is): 404" 404 "$(http_code "$URL/notdir.txt/." --path-as-is)"
+check_eq "GET /docs/index.html/: 404" 404 "$(http_code "$URL/docs/index.html/")"
+check_eq "GET /docs/. (--path-as-is): 200, the index" 200 "$(http_code "$URL/docs/." --path-as-is)"
+
 # keep-alive: two requests on one connection
 verbose=$(curl -sv "$URL/" "$URL/hello.txt" 2>&1 >/dev/null || true)
 check_match "keep-alive: curl reuses the connection for the second request" \
