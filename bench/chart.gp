@@ -18,7 +18,7 @@ stats rps_data using 4 nooutput
 top = (STATS_max > top ? STATS_max : top) > 1 ? (STATS_max > top ? STATS_max : top) : 1
 set yrange [0:top * 1.3]
 set ylabel "req/s ÷ nginx req/s"
-set xrange [-0.6:3.6]
+set xrange [-0.6:STATS_records - 0.4]
 set grid ytics lc rgb "#dddddd"
 set key at graph 0.5, screen 0.035 center horizontal
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb "#555555" front

@@ -29,6 +29,7 @@ LOAD_SCENARIOS = {
     "short": "b new connection per request (ab -c32)",
     "big": "c 1 MiB file (wrk -c16)",
     "idle": "d 2000 idle conns + keep-alive tiny (wrk -c64)",
+    "pinned": "f 1 worker on one CPU, wrk -t1 -c64 on the other",
 }
 COLD_SCENARIO = "cold"
 COLD_SERVERS = {
@@ -36,7 +37,8 @@ COLD_SERVERS = {
     "clusterd-spawn": "clusterd standalone: spawn to first byte",
     "node": "node cluster: spawn to first byte",
 }
-SHORT_NAMES = {"keepalive": "keep-alive", "short": "new conn/req", "big": "1 MiB file", "idle": "2000 idle + load"}
+SHORT_NAMES = {"keepalive": "keep-alive", "short": "new conn/req", "big": "1 MiB file", "idle": "2000 idle + load",
+               "pinned": "1 worker, pinned"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 METRIC_RE = re.compile(r'^clusterd_worker_(requests_total|connections)\{worker="(\d+)"\}\s+(\d+)', re.M)
 TIME_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
