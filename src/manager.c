@@ -780,6 +780,8 @@ static int manager_resize(Manager *m, unsigned workers) {
                 log_error("cannot open sockets for %u workers: %s", workers, strerror(-r));
                 return r;
         }
+        /* logged before the drains and spawns it causes, which log too */
+        log_info("scaling from %u to %u workers", old, workers);
         m->n_slots = workers;
         for (unsigned i = workers; i < old; i++) {
                 Slot *slot = &m->slots[i];
@@ -801,7 +803,6 @@ static int manager_resize(Manager *m, unsigned workers) {
                 if (manager_spawn(m, i) < 0)
                         slot_after_crash(m, i, 0);
         }
-        log_info("scaling from %u to %u workers", old, workers);
         bus_emit_manager_changed(m->bus);
         return 0;
 }

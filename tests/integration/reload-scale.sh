@@ -53,6 +53,10 @@ sleep 0.5
 reload_to 3 "1 2"
 check_eq "workers 3: the new worker 3 was started once, not replaced" 1 \
         "$(grep -cE 'worker 3 pid [0-9]+ started' "$LOG")"
+check_eq "workers 3: 'scaling from 2 to 3' is logged before worker 3 starts" \
+        "scaling from 2 to 3 workers|worker 3 started" \
+        "$(grep -oE 'scaling from 2 to 3 workers|worker 3 pid [0-9]+ started' "$LOG" |
+                sed -E 's/ pid [0-9]+//' | paste -sd'|')"
 reload_to 1 "1"
 if alive "$AB_PID"; then
         pass "both reloads finished while ab was still running"
