@@ -29,6 +29,7 @@ void config_init(Config *c) {
                 .connection_limit = 4096,
                 .connection_memory = 32 * 1024,
                 .log_level = LOG_INFO,
+                .dotfiles = false,
         };
         c->root = strdup(CONFIG_DEFAULT_ROOT);
         c->mime_types = strdup("/etc/mime.types");
@@ -131,6 +132,16 @@ static int set_log_level(Config *c, const char *v) {
         return -EINVAL;
 }
 
+static int set_dotfiles(Config *c, const char *v) {
+        if (strcmp(v, "allow") == 0)
+                c->dotfiles = true;
+        else if (strcmp(v, "deny") == 0)
+                c->dotfiles = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 /* Listen addresses accumulate; config_build clears the list before each source
  * that names one, so a file or command line replaces the default. */
 static int add_listen(Config *c, const char *v) {
@@ -182,6 +193,12 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 if (r < 0)
                         REASON("expected one of emerg, alert, crit, err, warning, notice, info, "
                                "debug");
+                return r;
+        }
+        if (strcmp(key, "dotfiles") == 0) {
+                r = set_dotfiles(c, value);
+                if (r < 0)
+                        REASON("expected allow or deny");
                 return r;
         }
 

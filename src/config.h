@@ -29,6 +29,7 @@ typedef struct Config {
         unsigned connection_limit;         /* per worker */
         size_t connection_memory;          /* bytes per connection */
         int log_level;                     /* syslog priority */
+        bool dotfiles;                     /* serve paths with a segment starting with '.' */
 } Config;
 
 /* One "key=value" taken from the command line, applied after the file. */

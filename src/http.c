@@ -67,6 +67,7 @@ struct HttpServer {
         MimeTable *mime;
         FileCache *cache;
         bool draining;
+        bool dotfiles; /* serve dot segments: see path_is_hidden() */
         HttpStats stats;
         Conn *conns;
         Conn *uncork[UNCORK_MAX];
@@ -519,6 +520,10 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 return queue_canned(s, c, CANNED_URI_TOO_LONG);
         if (fd < 0)
                 return queue_canned(s, c, CANNED_FORBIDDEN);
+        /* before the cache, so a dotfile is neither answered from it nor
+         * stored in it; 404, not 403, so as not to tell that it exists */
+        if (!s->dotfiles && path_is_hidden(rel))
+                return queue_canned(s, c, CANNED_NOT_FOUND);
 
         /* draining responses need "Connection: close", which a shared cached
          * response must not get; a range is cut from the file itself */
@@ -714,6 +719,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                 return -ENOMEM;
         s->worker_id = worker_id;
         s->pool_size = c->connection_memory;
+        s->dotfiles = c->dotfiles;
         s->root_fd = -1;
         s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->root_fd < 0) {

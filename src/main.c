@@ -34,6 +34,8 @@ static void help(void) {
                "/etc/mime.types)\n"
                "      --log-level LEVEL         err, warning, notice, info or debug (default "
                "info)\n"
+               "      --dotfiles allow|deny     serve paths with a segment starting with '.',\n"
+               "                                /.well-known aside (default deny: 404)\n"
                "      --check-config            check the configuration, print it and exit\n"
                "  -h, --help                    show this help\n"
                "      --version                 show the version\n\n"
@@ -68,6 +70,7 @@ static void print_config(const Config *c) {
         static const char *const levels[] = { "emerg",   "alert",  "crit", "err",
                                               "warning", "notice", "info", "debug" };
         printf("log-level = %s\n", levels[c->log_level & 7]);
+        printf("dotfiles = %s\n", c->dotfiles ? "allow" : "deny");
 }
 
 int main(int argc, char *argv[]) {
@@ -86,6 +89,7 @@ int main(int argc, char *argv[]) {
                 { "connection-memory", required_argument, NULL, OPT_KEY },
                 { "mime-types", required_argument, NULL, OPT_KEY },
                 { "log-level", required_argument, NULL, OPT_KEY },
+                { "dotfiles", required_argument, NULL, OPT_KEY },
                 { "check-config", no_argument, NULL, OPT_CHECK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },

@@ -54,6 +54,25 @@ int path_sanitize(const char *url, char *out, size_t size) {
         return 0;
 }
 
+bool path_is_hidden(const char *rel) {
+        static const char well_known[] = ".well-known";
+        const char *seg = rel;
+
+        if (strcmp(rel, ".") == 0)
+                return false;
+        for (;;) {
+                size_t len = strcspn(seg, "/");
+                bool top = seg == rel;
+
+                if (seg[0] == '.' &&
+                    !(top && len == sizeof well_known - 1 && memcmp(seg, well_known, len) == 0))
+                        return true;
+                if (!seg[len])
+                        return false;
+                seg += len + 1;
+        }
+}
+
 /* Where openat2() is missing (kernels before 5.6) or filtered (seccomp
  * profiles such as systemd's RestrictSUIDSGID= answer ENOSYS), walk the path
  * one component at a time with O_NOFOLLOW: stricter, since it refuses every

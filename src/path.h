@@ -13,6 +13,13 @@
  * -ENAMETOOLONG past PATH_REQUEST_MAX. Empty and "." segments are dropped. */
 int path_sanitize(const char *url, char *out, size_t size);
 
+/* Whether rel, a path_sanitize() result, names a "dotfile": some segment
+ * begins with '.', such as ".env" or "a/.git/config". The root "." is not one,
+ * nor a top-level ".well-known" (RFC 8615 puts it at the root, for ACME
+ * challenges and security.txt), though a dot segment beneath it is:
+ * ".well-known/.x" is hidden, and so is "a/.well-known". */
+bool path_is_hidden(const char *rel);
+
 /* The index path of directory rel ("./index.html" for "."). */
 int path_index(const char *rel, char *out, size_t size);
 

@@ -106,6 +106,7 @@ static void test_defaults(void **state) {
         assert_int_equal(c->connection_limit, 4096);
         assert_int_equal(c->connection_memory, 32 * 1024);
         assert_int_equal(c->log_level, LOG_INFO);
+        assert_false(c->dotfiles); /* .env and .git are not served unless asked */
         /* the defaults themselves pass validation, apart from the root */
         assert_true(c->heartbeat_interval_usec * 2 <= c->heartbeat_timeout_usec);
 }
@@ -313,6 +314,30 @@ static void test_set_log_level(void **state) {
         assert_int_equal(c->log_level, LOG_WARNING);
 }
 
+static void test_set_dotfiles(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "dotfiles", "allow");
+        assert_true(c->dotfiles);
+        expect_good(c, "dotfiles", "deny");
+        assert_false(c->dotfiles);
+        expect_good(c, "dotfiles", "allow");
+        expect_bad(c, "dotfiles", "maybe", -EINVAL);
+        expect_bad(c, "dotfiles", "ALLOW", -EINVAL);
+        expect_bad(c, "dotfiles", "yes", -EINVAL);
+        expect_bad(c, "dotfiles", "1", -EINVAL);
+        expect_bad(c, "dotfiles", "", -EINVAL);
+        expect_bad(c, "dotfiles", NULL, -EINVAL);
+        /* a bad value leaves the setting as it was */
+        assert_true(c->dotfiles);
+        /* the reason names both values */
+        assert_int_equal(config_set(c, "dotfiles", "maybe", &reason), -EINVAL);
+        assert_non_null(strstr(reason, "allow"));
+        assert_non_null(strstr(reason, "deny"));
+}
+
 static void test_set_unknown_key(void **state) {
         Fixture *f = *state;
 
@@ -340,6 +365,7 @@ static void test_load_good_with_section(void **state) {
                             "drain-timeout=2min\n"
                             "connection-memory = 64K\n"
                             "log-level = debug\n"
+                            "dotfiles = allow\n"
                             "mime-types = /opt/mime.types\n");
         assert_int_equal(config_load_file(c, f->path, f->err), 0);
         assert_string_equal(c->root, "/srv/www");
@@ -353,6 +379,7 @@ static void test_load_good_with_section(void **state) {
         assert_int_equal(c->drain_timeout_usec, 120 * USEC_PER_SEC);
         assert_int_equal(c->connection_memory, 64 * 1024);
         assert_int_equal(c->log_level, LOG_DEBUG);
+        assert_true(c->dotfiles);
         assert_string_equal(c->mime_types, "/opt/mime.types");
 }
 
@@ -655,6 +682,12 @@ static void test_build_bad_override(void **state) {
         assert_int_equal(config_build(&c, NULL, false, unknown, 1, f->err), -ENOENT);
         expect_in_err(f, "--worker");
         config_done(&c);
+
+        const ConfigOverride dotfiles[] = { { "root", f->www }, { "dotfiles", "maybe" } };
+        assert_int_equal(config_build(&c, NULL, false, dotfiles, ELEMENTSOF(dotfiles), f->err),
+                         -EINVAL);
+        expect_in_err(f, "--dotfiles 'maybe': expected allow or deny");
+        config_done(&c);
 }
 
 static void test_build_file_error(void **state) {
@@ -696,6 +729,7 @@ int main(void) {
                 T(test_set_listen_limit),
                 T(test_set_strings),
                 T(test_set_log_level),
+                T(test_set_dotfiles),
                 T(test_set_unknown_key),
                 T(test_load_good_with_section),
                 T(test_load_good_without_section),

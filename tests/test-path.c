@@ -155,6 +155,81 @@ static void test_sanitize_small_buffer(void **state) {
         assert_int_equal(path_sanitize("/", out, 1), -ENAMETOOLONG);
 }
 
+/* ---- path_is_hidden ---- */
+
+static void expect_hidden(const char *rel, bool want) {
+        if (path_is_hidden(rel) != want)
+                fail_msg("path_is_hidden(\"%s\") = %s, expected %s", rel, want ? "false" : "true",
+                         want ? "true" : "false");
+}
+
+static void test_hidden_dot_segments(void **state) {
+        expect_hidden(".env", true);
+        expect_hidden(".git", true);
+        expect_hidden(".git/config", true);
+        expect_hidden("a/.b", true);
+        expect_hidden("sub/.htpasswd", true);
+        expect_hidden("a/.b/c", true);
+        expect_hidden("...", true);
+        expect_hidden("..a/b..", true);
+}
+
+static void test_hidden_plain(void **state) {
+        expect_hidden(".", false); /* the root, as path_sanitize("/") gives it */
+        expect_hidden("a.html", false);
+        expect_hidden("a.b/c", false);
+        expect_hidden("a/b.", false);
+        expect_hidden("a/b.c/d.e", false);
+        expect_hidden("a/b/c", false);
+        expect_hidden("", false);
+}
+
+/* RFC 8615: only the top-level .well-known, though anything beneath it that
+ * is not itself a dot segment */
+static void test_hidden_well_known(void **state) {
+        expect_hidden(".well-known", false);
+        expect_hidden(".well-known/x", false);
+        expect_hidden(".well-known/acme-challenge/TOKEN", false);
+        expect_hidden(".well-known/security.txt", false);
+        expect_hidden(".well-known/.x", true);
+        expect_hidden(".well-known/a/.x", true);
+        expect_hidden(".well-knownx", true);
+        expect_hidden(".well-known-x/y", true);
+        expect_hidden(".well-know", true);
+        expect_hidden(".Well-Known/x", true);
+        expect_hidden("a/.well-known", true);
+        expect_hidden("a/.well-known/x", true);
+}
+
+/* What serve_file() asks: path_sanitize() first, which drops "." segments
+ * and refuses ".." before path_is_hidden() sees the path. */
+static void test_hidden_after_sanitize(void **state) {
+        static const struct {
+                const char *url;
+                bool hidden;
+        } cases[] = {
+                { "/", false },
+                { "/./", false },
+                { "/.env", true },
+                { "//.env", true },
+                { "/./.env", true },
+                { "/a/./.b", true },
+                { "/.git/", true },
+                { "/.well-known/", false },
+                { "//.well-known//x", false },
+                { "/./.well-known/x", false },
+                { "/a/./b", false },
+        };
+        char rel[PATH_REQUEST_MAX + 1];
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                assert_int_equal(path_sanitize(cases[i].url, rel, sizeof rel), 0);
+                if (path_is_hidden(rel) != cases[i].hidden)
+                        fail_msg("\"%s\" -> \"%s\": hidden should be %d", cases[i].url, rel,
+                                 cases[i].hidden);
+        }
+}
+
 /* ---- path_open, on a real tree ---- */
 
 typedef struct Tree {
@@ -404,6 +479,10 @@ int main(void) {
                 cmocka_unit_test(test_sanitize_too_long),
                 cmocka_unit_test(test_sanitize_limit_exact),
                 cmocka_unit_test(test_sanitize_small_buffer),
+                cmocka_unit_test(test_hidden_dot_segments),
+                cmocka_unit_test(test_hidden_plain),
+                cmocka_unit_test(test_hidden_well_known),
+                cmocka_unit_test(test_hidden_after_sanitize),
                 cmocka_unit_test(test_open_regular),
                 cmocka_unit_test(test_open_directory_index),
                 cmocka_unit_test(test_open_directory_without_index),

@@ -102,6 +102,13 @@ refused "--heartbeat-interval 1500us" \
 refused "--connection-limit 0" \
         "clusterd: --connection-limit '0': expected a whole number from 1 to 1000000" \
         "${BASE[@]}" --connection-limit 0
+# a value not among the choices names them
+refused "--dotfiles maybe" "clusterd: --dotfiles 'maybe': expected allow or deny" \
+        "${BASE[@]}" --dotfiles maybe
+refused "--dotfiles maybe --check-config" "clusterd: --dotfiles 'maybe': expected allow or deny" \
+        "${BASE[@]}" --dotfiles maybe --check-config
+refused "--dotfiles without a value" "clusterd: option '--dotfiles' needs a value \(see --help\)" \
+        "${BASE[@]}" --dotfiles
 
 # config files
 printf '# clusterd test\n[clusterd]\nworkers = 2\nfoo = bar\n' >"$TMP/unknown-key.conf"
@@ -116,6 +123,10 @@ printf '\n\nworkers = banana\n' >"$TMP/bad-workers.conf"
 refused "config: workers = banana (names file, line, key and value)" \
         "clusterd: $TMP/bad-workers.conf:3: workers = 'banana': expected 'auto' or a number from 1 to 256" \
         --config "$TMP/bad-workers.conf" --root "$ROOT"
+printf 'workers = 2\ndotfiles = yes\n' >"$TMP/bad-dotfiles.conf"
+refused "config: dotfiles = yes (names file, line, key and value)" \
+        "clusterd: $TMP/bad-dotfiles.conf:2: dotfiles = 'yes': expected allow or deny" \
+        --config "$TMP/bad-dotfiles.conf" --root "$ROOT"
 printf '[server]\nworkers = 2\n' >"$TMP/bad-section.conf"
 refused "config: unknown section" "clusterd: $TMP/bad-section.conf:2: unknown section \[server\]" \
         --config "$TMP/bad-section.conf" --root "$ROOT"
@@ -139,4 +150,15 @@ check_match "config: a good file is read (--check-config)" '^drain-timeout = 500
         "$("$CLUSTERD" --config "$TMP/good.conf" --root "$ROOT" --check-config)"
 check_match "config: the command line wins over the file" '^workers = 4$' \
         "$("$CLUSTERD" --config "$TMP/good.conf" --root "$ROOT" --workers 4 --check-config)"
+
+# dotfiles: deny unless the file or the command line says allow
+check_match "--check-config: dotfiles = deny by default" '^dotfiles = deny$' \
+        "$("$CLUSTERD" "${BASE[@]}" --check-config)"
+printf '[clusterd]\ndotfiles = allow\n' >"$TMP/dotfiles.conf"
+check_match "config: dotfiles = allow is read (--check-config)" '^dotfiles = allow$' \
+        "$("$CLUSTERD" --config "$TMP/dotfiles.conf" --root "$ROOT" --check-config)"
+check_match "config: --dotfiles deny wins over the file's allow" '^dotfiles = deny$' \
+        "$("$CLUSTERD" --config "$TMP/dotfiles.conf" --root "$ROOT" --dotfiles deny --check-config)"
+check_match "--help names --dotfiles and both values" '--dotfiles allow\|deny' \
+        "$("$CLUSTERD" --help)"
 finish
