@@ -626,10 +626,32 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         return queue_fd(s, c, fd, &st, v, type);
 }
 
+/* A body up to this size is read and dropped before a refusal, which keeps
+ * the connection; past it, or of unknown size, the refusal comes first. */
+#define REFUSED_BODY_READ_MAX (64u * 1024)
+
+/* Whether a request that will be refused should be answered before its body:
+ * when the client waits for "100 Continue" (no body is on its way yet), or
+ * when the body is chunked or larger than REFUSED_BODY_READ_MAX. MHD then
+ * reads none of it and closes the connection after the answer, instead of
+ * taking in a whole upload to throw it away. */
+static bool refuse_before_body(struct MHD_Connection *c) {
+        const char *len;
+
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) ||
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+                return true;
+        len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        return len && strtoull(len, NULL, 10) > REFUSED_BODY_READ_MAX;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
         HttpServer *s = cls;
+
+        bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+        bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
         if (!*req_cls) {
                 Conn *conn = conn_of(c);
@@ -638,6 +660,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                         strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (conn)
                         conn->in_request = true;
+                if (!allowed && refuse_before_body(c))
+                        return queue_canned(s, c, CANNED_NOT_ALLOWED);
                 *req_cls = s; /* any non-NULL marker: the next call queues */
                 return MHD_YES;
         }
@@ -646,8 +670,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
 
-        bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-        if (!get && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        if (!allowed)
                 return queue_canned(s, c, CANNED_NOT_ALLOWED);
         if (strcmp(url, "/healthz") == 0)
                 return queue_canned(s, c, s->draining ? CANNED_HEALTH_DRAINING : CANNED_HEALTH_OK);
