@@ -43,7 +43,9 @@ typedef enum Canned {
 typedef struct Conn {
         struct MHD_Connection *mhd;
         bool in_request;
-        bool uncork; /* listed in HttpServer.uncork */
+        bool uncork;            /* listed in HttpServer.uncork */
+        bool cut;               /* shut down by http_server_cut_stalled() */
+        uint64_t waiting_since; /* CLOCK_MONOTONIC usec: accepted, or its last request ended */
         struct Conn *prev, *next;
 } Conn;
 
@@ -67,7 +69,8 @@ struct HttpServer {
         MimeTable *mime;
         FileCache *cache;
         bool draining;
-        bool dotfiles; /* serve dot segments: see path_is_hidden() */
+        bool dotfiles;                /* serve dot segments: see path_is_hidden() */
+        uint64_t header_timeout_usec; /* see http_server_cut_stalled() */
         HttpStats stats;
         Conn *conns;
         Conn *uncork[UNCORK_MAX];
@@ -688,6 +691,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                 s->stats.requests++;
         if (conn) {
                 conn->in_request = false;
+                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
                 /* while draining, an idle connection should not linger */
                 if (s->draining)
                         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
@@ -705,6 +709,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 if (!conn)
                         return; /* counted anyway; only the drain shortcut is lost */
                 conn->mhd = c;
+                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
                 conn->next = s->conns;
                 if (s->conns)
                         s->conns->prev = conn;
@@ -743,6 +748,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         s->worker_id = worker_id;
         s->pool_size = c->connection_memory;
         s->dotfiles = c->dotfiles;
+        s->header_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
         s->root_fd = -1;
         s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->root_fd < 0) {
@@ -867,6 +873,28 @@ void http_server_run_fd(HttpServer *s, int epoll_fd) {
                         daemon_run(s, s->daemons[i]);
                         return;
                 }
+}
+
+/* MHD's connection timeout counts from the last byte received, so a client
+ * that sends a request's header a byte at a time ("slowloris") would hold
+ * its connection for ever. A header not complete within the timeout of the
+ * connection's start or of the end of its previous request is cut: the
+ * socket is shut down, and MHD closes the connection when it sees that. */
+unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
+        unsigned cut = 0;
+
+        for (Conn *conn = s->conns; conn; conn = conn->next) {
+                if (conn->in_request || conn->cut ||
+                    now - conn->waiting_since < s->header_timeout_usec)
+                        continue;
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+                if (ci && shutdown(ci->connect_fd, SHUT_RDWR) == 0) {
+                        conn->cut = true;
+                        cut++;
+                }
+        }
+        return cut;
 }
 
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {

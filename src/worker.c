@@ -220,6 +220,23 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         return r;
 }
 
+/* Once a second: cut the connections stalled in a request header. */
+#define STALL_CHECK_USEC (1000u * 1000u)
+
+static int on_stall_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        Worker *w = userdata;
+        unsigned cut = http_server_cut_stalled(w->http, now_usec(CLOCK_MONOTONIC));
+        int r;
+
+        if (cut > 0)
+                log_debug("closed %u connection(s) whose request header took longer than %us", cut,
+                          w->config->connection_timeout_sec);
+        r = sd_event_source_set_time(s, usec + STALL_CHECK_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return r;
+}
+
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Worker *w = userdata;
         return worker_drain(w, w->config->drain_timeout_usec);
@@ -272,6 +289,10 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
                                        w->config->heartbeat_interval_usec, 0, on_heartbeat, w);
         if (r < 0)
                 return log_error("cannot add heartbeat timer: %s", strerror(-r)), r;
+        r = sd_event_add_time_relative(w->event, NULL, CLOCK_MONOTONIC, STALL_CHECK_USEC,
+                                       STALL_CHECK_USEC / 4, on_stall_check, w);
+        if (r < 0)
+                return log_error("cannot add the stalled-header timer: %s", strerror(-r)), r;
         return 0;
 }
 

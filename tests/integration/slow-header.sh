@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# A request header must be complete within connection-timeout of the
+# connection's start or of the end of its previous request. MHD's own timeout
+# counts from the last byte, so a client sending a header a byte at a time
+# ("slowloris") would otherwise hold its connection, and a slot of the
+# connection limit, for ever. Slow downloads and kept-alive connections that
+# ask in time are not cut.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
+
+# client PORT MODE SECONDS: one connection for at most SECONDS; prints
+# "closed AFTER" or "open AFTER" (in tenths of a second) and, for MODE
+# requests, how many answers came. MODE is
+#   trickle   one byte of an endless header every 0.3 s
+#   download  GET a large file, read 2 KiB every 50 ms with a small buffer
+#   requests  a GET every 1.2 s on the same connection, reading each answer
+client() {
+        python3 - "$@" <<'PY'
+import socket, sys, time
+port, mode, total = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.settimeout(5)
+t0 = time.monotonic()
+el = lambda: round((time.monotonic() - t0) * 10)
+answers = 0
+try:
+    if mode == "trickle":
+        s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        while time.monotonic() - t0 < total:
+            s.send(b"a")
+            time.sleep(0.3)
+    elif mode == "download":
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        while time.monotonic() - t0 < total:
+            if not s.recv(2048):
+                raise ConnectionError("EOF")
+            time.sleep(0.05)
+    else:
+        while time.monotonic() - t0 < total:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            data = b""
+            while not data.endswith(b"plain text\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise ConnectionError("EOF")
+                data += chunk
+            answers += 1
+            time.sleep(1.2)
+    print("open", el(), answers)
+except OSError:
+    print("closed", el(), answers)
+PY
+}
+
+make_root
+head -c 4000000 /dev/urandom >"$ROOT/big.bin"
+PORT=$(free_port)
+clusterd_start --workers 1 --connection-timeout 2
+wait_serving 1
+
+read -r state after _ < <(client "$PORT" trickle 8)
+check_eq "a header sent a byte every 0.3 s: the server closes the connection" closed "$state"
+check_ge "... not before the 2 s timeout (after $after tenths of a second)" 20 "$after"
+check_le "... and within 4 s of it (after $after tenths of a second)" 60 "$after"
+
+read -r state after _ < <(client "$PORT" download 5)
+check_eq "a download read slowly for 5 s (2 s timeout): still open" open "$state"
+
+read -r state after answers < <(client "$PORT" requests 5)
+check_eq "a request every 1.2 s on one connection for 5 s: still open" open "$state"
+check_ge "... and every one answered ($answers)" 4 "$answers"
+
+check_eq "GET /hello.txt afterwards: 200" 200 "$(http_code "http://127.0.0.1:$PORT/hello.txt")"
+
+kill -TERM "$CD_PID"
+wait_exit "$CD_PID" 20 || die "clusterd did not stop within 20s"
+check_eq "SIGTERM: exit status 0" 0 "$EXIT_STATUS"
+finish
