@@ -560,6 +560,8 @@ def summarise(raw_dir, out_dir, chart_script, pairs):
         shutil.copyfile(os.path.join(out_dir, "latest-rounds.csv"), os.path.join(out_dir, f"{stamp}-rounds.csv"))
     write_markdown(os.path.join(out_dir, "latest.md"), meta, header, trows, summary)
     title = f"{meta.get('workers', '?')} workers each, {meta.get('cpus', '?')} CPUs, {meta.get('date', '')}"
+    if ("pinned", "clusterd") in summary:
+        title = title.replace(" each,", " each (1 in the pinned one),", 1)
     png = write_chart(out_dir, chart_script, summary, title)
     print()
     print(f"written: {out_dir}/latest.csv, latest-rounds.csv, latest.md" + (", latest.png" if png else "")

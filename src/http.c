@@ -629,23 +629,17 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         return queue_fd(s, c, fd, &st, v, type);
 }
 
-/* A body up to this size is read and dropped before a refusal, which keeps
- * the connection; past it, or of unknown size, the refusal comes first. */
-#define REFUSED_BODY_READ_MAX (64u * 1024)
-
 /* Whether a request that will be refused should be answered before its body:
- * when the client waits for "100 Continue" (no body is on its way yet), or
- * when the body is chunked or larger than REFUSED_BODY_READ_MAX. MHD then
- * reads none of it and closes the connection after the answer, instead of
- * taking in a whole upload to throw it away. */
+ * only when the client waits for "100 Continue" before sending it (RFC 9110
+ * 10.1.1). MHD then reads none of it and closes the connection after the
+ * answer. Without Expect, the body is already on its way: closing with it
+ * unread would make the kernel send a reset, and clients that write the
+ * whole body before reading would see that instead of the answer, so such a
+ * body is read and dropped. */
 static bool refuse_before_body(struct MHD_Connection *c) {
-        const char *len;
-
-        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) ||
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
-                return true;
-        len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        return len && strtoull(len, NULL, 10) > REFUSED_BODY_READ_MAX;
+        const char *expect =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        return expect && strcasecmp(expect, "100-continue") == 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
