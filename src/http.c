@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,7 +70,8 @@ struct HttpServer {
         MimeTable *mime;
         FileCache *cache;
         bool draining;
-        bool dotfiles;                /* serve dot segments: see path_is_hidden() */
+        bool dotfiles;   /* serve dot segments: see path_is_hidden() */
+        char *root_path; /* the root as /proc names it, for dotfile symlinks; NULL: unknown */
         uint64_t header_timeout_usec; /* see http_server_cut_stalled() */
         HttpStats stats;
         Conn *conns;
@@ -496,6 +498,15 @@ static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection 
         return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
+/* Whether the file open as fd, reached through whatever symlinks, sits at a
+ * hidden path beneath the root. One readlink() per file opened; answers from
+ * the file cache need none, since only files that passed are stored. */
+static bool opened_hidden(HttpServer *s, int fd) {
+        char resolved[PATH_MAX];
+        return path_of_fd(fd, resolved, sizeof resolved) >= 0 &&
+               path_resolved_is_hidden(resolved, s->root_path);
+}
+
 /* "/dir/" and "/dir/." ask for a directory: a file so named is not found, as
  * the kernel's ENOTDIR would have it, rather than served under a second URL
  * whose relative links resolve one level too deep */
@@ -575,6 +586,11 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         if (is_index && !names_directory) {
                 close(fd);
                 return redirect_to_directory(s, c, rel, body_sent);
+        }
+        /* a symlink whose own name has no dot may lead to a dotfile */
+        if (!s->dotfiles && s->root_path && opened_hidden(s, fd)) {
+                close(fd);
+                return queue_canned(s, c, CANNED_NOT_FOUND);
         }
         if (!is_index && names_directory) {
                 close(fd);
@@ -762,6 +778,15 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         r = canned_build(s);
         if (r < 0)
                 goto fail;
+        if (!s->dotfiles) {
+                char root_path[PATH_MAX];
+                if (path_of_fd(s->root_fd, root_path, sizeof root_path) >= 0)
+                        s->root_path = strdup(root_path);
+                if (!s->root_path) /* no /proc: only the path asked for is checked */
+                        log_warning("cannot tell where symlinks in %s lead: a symlink to a "
+                                    "dotfile will be served",
+                                    c->root);
+        }
 
         /* connection-limit is per worker; MHD counts per daemon, and the
          * kernel spreads connections evenly over a worker's sockets */
@@ -944,6 +969,7 @@ void http_server_free(HttpServer *s) {
                                 MHD_destroy_response(s->canned[closing][i]);
         filecache_free(s->cache);
         mime_table_free(s->mime);
+        free(s->root_path);
         if (s->root_fd >= 0)
                 close(s->root_fd);
         free(s);

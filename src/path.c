@@ -73,6 +73,32 @@ bool path_is_hidden(const char *rel) {
         }
 }
 
+bool path_resolved_is_hidden(const char *resolved, const char *root) {
+        size_t n = strlen(root);
+
+        while (n > 1 && root[n - 1] == '/') /* "/srv/www/" is "/srv/www"; "/" stays */
+                n--;
+        if (n == 1) /* the root is "/" */
+                return resolved[0] == '/' && resolved[1] && path_is_hidden(resolved + 1);
+        if (strncmp(resolved, root, n) != 0 || (resolved[n] != '/' && resolved[n] != 0))
+                return false;
+        return resolved[n] == '/' && resolved[n + 1] && path_is_hidden(resolved + n + 1);
+}
+
+int path_of_fd(int fd, char *buf, size_t size) {
+        char link[64];
+        ssize_t n;
+
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, buf, size);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n >= size)
+                return -ENAMETOOLONG;
+        buf[n] = 0;
+        return 0;
+}
+
 /* Where openat2() is missing (kernels before 5.6) or filtered (seccomp
  * profiles such as systemd's RestrictSUIDSGID= answer ENOSYS), walk the path
  * one component at a time with O_NOFOLLOW: stricter, since it refuses every

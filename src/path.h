@@ -20,6 +20,16 @@ int path_sanitize(const char *url, char *out, size_t size);
  * ".well-known/.x" is hidden, and so is "a/.well-known". */
 bool path_is_hidden(const char *rel);
 
+/* Whether resolved, the absolute path a file was opened at with every
+ * symlink followed, lies beneath root (absolute and resolved too) at a
+ * hidden path in the sense of path_is_hidden(). False for a path outside
+ * root, which the open itself forbids. */
+bool path_resolved_is_hidden(const char *resolved, const char *root);
+
+/* The absolute path of the file open as fd, from /proc/self/fd, into buf.
+ * Negative errno: -ENAMETOOLONG, or readlink's error (-ENOENT without /proc). */
+int path_of_fd(int fd, char *buf, size_t size);
+
 /* The index path of directory rel ("./index.html" for "."). */
 int path_index(const char *rel, char *out, size_t size);
 

@@ -230,6 +230,56 @@ static void test_hidden_after_sanitize(void **state) {
         }
 }
 
+/* ---- path_resolved_is_hidden: where symlinks led ---- */
+
+static void expect_resolved(const char *resolved, const char *root, bool want) {
+        if (path_resolved_is_hidden(resolved, root) != want)
+                fail_msg("path_resolved_is_hidden(\"%s\", \"%s\") should be %d", resolved, root,
+                         want);
+}
+
+static void test_resolved_hidden(void **state) {
+        expect_resolved("/srv/www/.env", "/srv/www", true);
+        expect_resolved("/srv/www/.git/config", "/srv/www", true);
+        expect_resolved("/srv/www/a/.b/c", "/srv/www", true);
+        expect_resolved("/srv/www/.well-known/.x", "/srv/www", true);
+        expect_resolved("/srv/www/.env", "/srv/www/", true); /* a trailing slash on the root */
+        expect_resolved("/.env", "/", true);                 /* the root is / */
+        expect_resolved("/a/.env", "/", true);
+}
+
+static void test_resolved_plain(void **state) {
+        expect_resolved("/srv/www/a.html", "/srv/www", false);
+        expect_resolved("/srv/www/.well-known/x", "/srv/www", false);
+        expect_resolved("/srv/www", "/srv/www", false); /* the root itself */
+        expect_resolved("/srv/.site/www/a.html", "/srv/.site/www",
+                        false); /* only below the root counts */
+        expect_resolved("/a.html", "/", false);
+        expect_resolved("/", "/", false);
+}
+
+/* never beneath the root, which openat2() forbids anyway: not judged here */
+static void test_resolved_outside(void **state) {
+        expect_resolved("/srv/www2/.env", "/srv/www", false);
+        expect_resolved("/srv/.env", "/srv/www", false);
+        expect_resolved("/etc/.pwd.lock", "/srv/www", false);
+}
+
+static void test_path_of_fd(void **state) {
+        char buf[PATH_MAX], tiny[4];
+        int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(path_of_fd(fd, buf, sizeof buf), 0);
+        assert_string_equal(buf, "/");
+        close(fd);
+        fd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(path_of_fd(fd, tiny, sizeof tiny), -ENAMETOOLONG);
+        close(fd);
+        assert_int_equal(path_of_fd(-1, buf, sizeof buf), -ENOENT);
+}
+
 /* ---- path_open, on a real tree ---- */
 
 typedef struct Tree {
@@ -483,6 +533,10 @@ int main(void) {
                 cmocka_unit_test(test_hidden_plain),
                 cmocka_unit_test(test_hidden_well_known),
                 cmocka_unit_test(test_hidden_after_sanitize),
+                cmocka_unit_test(test_resolved_hidden),
+                cmocka_unit_test(test_resolved_plain),
+                cmocka_unit_test(test_resolved_outside),
+                cmocka_unit_test(test_path_of_fd),
                 cmocka_unit_test(test_open_regular),
                 cmocka_unit_test(test_open_directory_index),
                 cmocka_unit_test(test_open_directory_without_index),

@@ -33,6 +33,12 @@ printf 'token-body\n' >"$ROOT/.well-known/acme-challenge/TOKEN"
 printf '<p>well-known index</p>\n' >"$ROOT/.well-known/index.html"
 printf 'not this one\n' >"$ROOT/.well-known/.secret"
 printf 'nested\n' >"$ROOT/sub/.well-known/x"
+# symlinks whose own names have no dot, leading to dotfiles, and one that
+# leads to a plain file
+ln -s .env "$ROOT/envlink"
+ln -s .git "$ROOT/gitlink"
+ln -s ../.env "$ROOT/sub/uplink"
+ln -s hello.txt "$ROOT/hellolink"
 NOT_FOUND='404 404 Not Found|'
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
@@ -63,6 +69,11 @@ check_eq "GET /sub/.well-known/x (not top-level): 404" 404 "$(http_code "$URL/su
 check_eq "GET /.well-known/.secret (a dot segment beneath it): 404" 404 \
         "$(http_code "$URL/.well-known/.secret")"
 check_eq "GET /missing/.env: 404 like any missing file" 404 "$(http_code "$URL/missing/.env")"
+check_eq "GET /envlink (a symlink to .env): 404" "$NOT_FOUND" "$(body "$URL/envlink")"
+check_eq "GET /gitlink/config (through a symlink to .git): 404" 404 "$(http_code "$URL/gitlink/config")"
+check_eq "GET /gitlink/ (the index.html in .git): 404" 404 "$(http_code "$URL/gitlink/")"
+check_eq "GET /sub/uplink (a symlink to ../.env): 404" 404 "$(http_code "$URL/sub/uplink")"
+check_eq "GET /hellolink (a symlink to hello.txt): 200" 200 "$(http_code "$URL/hellolink")"
 
 # RFC 8615: served, also from the cache on a second request
 check_eq "GET /.well-known/security.txt: 200, its body" \
@@ -97,9 +108,22 @@ check_eq "--dotfiles allow: GET /.git/: its index.html" "200 <p>git index</p>|" 
         "$(body "$URL/.git/")"
 check_eq "--dotfiles allow: GET /.git: 301" 301 "$(http_code "$URL/.git")"
 check_eq "--dotfiles allow: GET /sub/.hidden: 200" "200 hidden|" "$(body "$URL/sub/.hidden")"
+check_eq "--dotfiles allow: GET /envlink: 200, the body of .env" "200 SECRET=hunter2|" \
+        "$(body "$URL/envlink")"
 check_eq "--dotfiles allow: GET /.well-known/security.txt: 200" 200 \
         "$(http_code "$URL/.well-known/security.txt")"
 stop "allow"
+
+# ---- a root that is itself beneath a dot directory: only what lies below
+# the root counts ----
+mkdir -p "$TMP/.site"
+printf 'only in .site\n' >"$TMP/.site/only-here.txt"
+ln -s "$TMP/.site" "$TMP/site-link"
+clusterd_start --workers 1 --root "$TMP/site-link"
+wait_serving 1
+check_eq "root site-link -> .site: GET /only-here.txt: 200, its body" "200 only in .site|" \
+        "$(body "$URL/only-here.txt")"
+stop "root beneath a dot directory"
 
 # ---- the config file, and a reload that changes it ----
 printf '[clusterd]\ndotfiles = allow\n' >"$CONF"
