@@ -44,9 +44,12 @@ typedef enum Canned {
 typedef struct Conn {
         struct MHD_Connection *mhd;
         bool in_request;
-        bool uncork;            /* listed in HttpServer.uncork */
-        bool cut;               /* shut down by http_server_cut_stalled() */
-        uint64_t waiting_since; /* CLOCK_MONOTONIC usec: accepted, or its last request ended */
+        bool uncork;    /* listed in HttpServer.uncork */
+        bool answering; /* its request was read whole: the answer is queued */
+        bool cut;       /* shut down by http_server_cut_stalled() */
+        /* CLOCK_MONOTONIC usec: accepted, its last request ended, or the
+         * request line of the next one came in */
+        uint64_t waiting_since;
         struct Conn *prev, *next;
 } Conn;
 
@@ -257,11 +260,19 @@ static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool h
  * here, and the socket shut down so that MHD closes the connection at its
  * next read. The method is not known here: the 414 has no body, which suits
  * GET and HEAD alike. */
+static Conn *conn_of(struct MHD_Connection *c);
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         const HttpServer *s = cls;
         const union MHD_ConnectionInfo *ci;
         size_t len = strlen(uri), args = 1, budget = s->pool_size / 2;
         const char *query;
+        Conn *conn = conn_of(c);
+
+        /* the rest of the request gets a full connection-timeout of its own:
+         * a request begun late in an idle spell is not cut half-way */
+        if (conn)
+                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
 
         /* an argument takes at least two bytes ("a&") */
         if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= budget)
@@ -498,13 +509,35 @@ static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection 
         return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
-/* Whether the file open as fd, reached through whatever symlinks, sits at a
- * hidden path beneath the root. One readlink() per file opened; answers from
- * the file cache need none, since only files that passed are stored. */
-static bool opened_hidden(HttpServer *s, int fd) {
+/* Reads the root's path again, for when it was renamed under the workers. */
+static int root_path_refresh(HttpServer *s) {
+        char buf[PATH_MAX];
+        int r = path_of_fd(s->root_fd, buf, sizeof buf);
+        char *copy = r < 0 ? NULL : strdup(buf);
+
+        if (!copy)
+                return r < 0 ? r : -ENOMEM;
+        free(s->root_path);
+        s->root_path = copy;
+        return 0;
+}
+
+/* Whether the file open as fd, reached through a symlink, sits at a hidden
+ * path beneath the root; when that cannot be told, it is treated as hidden.
+ * One readlink() for each file opened through a symlink; none for the rest,
+ * nor for answers from the file cache, which only holds files that passed. */
+static bool opened_hidden(HttpServer *s, const char *rel, int fd) {
         char resolved[PATH_MAX];
-        return path_of_fd(fd, resolved, sizeof resolved) >= 0 &&
-               path_resolved_is_hidden(resolved, s->root_path);
+        int r = path_of_fd(fd, resolved, sizeof resolved);
+
+        if (r >= 0)
+                r = path_resolved_is_hidden(resolved, s->root_path);
+        if (r == -EXDEV && root_path_refresh(s) >= 0)
+                r = path_resolved_is_hidden(resolved, s->root_path);
+        if (r < 0)
+                log_warning("cannot tell where '%s' leads (%s): answered as not found", rel,
+                            strerror(-r));
+        return r != 0;
 }
 
 /* "/dir/" and "/dir/." ask for a directory: a file so named is not found, as
@@ -525,6 +558,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
         const CondValidators *v;
         const char *type, *range;
         bool is_index = false, names_directory = url_names_directory(url), use_cache;
+        bool via_symlink = false;
         int fd;
 
         range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
@@ -563,7 +597,7 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                 return MHD_queue_response(c, MHD_HTTP_OK, r);
         }
 
-        fd = path_open(s->root_fd, rel, &st, &is_index);
+        fd = path_open(s->root_fd, rel, &st, &is_index, &via_symlink);
         switch (fd) {
         case -ENOENT:
         case -ENOTDIR:
@@ -583,14 +617,15 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
                         return queue_canned(s, c, CANNED_SERVER_ERROR);
                 }
         }
+        /* a symlink whose own name has no dot may lead to a dotfile; checked
+         * before the redirect, which would tell that a directory is there */
+        if (via_symlink && !s->dotfiles && s->root_path && opened_hidden(s, rel, fd)) {
+                close(fd);
+                return queue_canned(s, c, CANNED_NOT_FOUND);
+        }
         if (is_index && !names_directory) {
                 close(fd);
                 return redirect_to_directory(s, c, rel, body_sent);
-        }
-        /* a symlink whose own name has no dot may lead to a dotfile */
-        if (!s->dotfiles && s->root_path && opened_hidden(s, fd)) {
-                close(fd);
-                return queue_canned(s, c, CANNED_NOT_FOUND);
         }
         if (!is_index && names_directory) {
                 close(fd);
@@ -652,10 +687,12 @@ static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const
  * unread would make the kernel send a reset, and clients that write the
  * whole body before reading would see that instead of the answer, so such a
  * body is read and dropped. */
-static bool refuse_before_body(struct MHD_Connection *c) {
+static bool refuse_before_body(struct MHD_Connection *c, const char *version) {
         const char *expect =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-        return expect && strcasecmp(expect, "100-continue") == 0;
+        /* an HTTP/1.0 client knows no 100 Continue and sends its body at once */
+        return expect && strcasecmp(expect, "100-continue") == 0 &&
+               strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -673,8 +710,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                         strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (conn)
                         conn->in_request = true;
-                if (!allowed && refuse_before_body(c))
+                if (!allowed && refuse_before_body(c, version)) {
+                        if (conn)
+                                conn->answering = true;
                         return queue_canned(s, c, CANNED_NOT_ALLOWED);
+                }
                 *req_cls = s; /* any non-NULL marker: the next call queues */
                 return MHD_YES;
         }
@@ -682,6 +722,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *upload_data_size = 0; /* a body is never used; discard it */
                 return MHD_YES;
         }
+        Conn *conn = conn_of(c);
+        if (conn) /* from here on, the stall check leaves the connection alone */
+                conn->answering = true;
 
         if (!allowed)
                 return queue_canned(s, c, CANNED_NOT_ALLOWED);
@@ -700,7 +743,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 s->stats.requests++;
         if (conn) {
-                conn->in_request = false;
+                conn->in_request = conn->answering = false;
                 conn->waiting_since = now_usec(CLOCK_MONOTONIC);
                 /* while draining, an idle connection should not linger */
                 if (s->draining)
@@ -895,15 +938,15 @@ void http_server_run_fd(HttpServer *s, int epoll_fd) {
 }
 
 /* MHD's connection timeout counts from the last byte received, so a client
- * that sends a request's header a byte at a time ("slowloris") would hold
- * its connection for ever. A header not complete within the timeout of the
- * connection's start or of the end of its previous request is cut: the
- * socket is shut down, and MHD closes the connection when it sees that. */
+ * that sends a request a byte at a time ("slowloris") would hold its
+ * connection for ever. One whose request has not arrived whole in time (see
+ * http.h) is cut: the socket is shut down, and MHD closes the connection
+ * when it sees that. A request being answered is never cut. */
 unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
         unsigned cut = 0;
 
         for (Conn *conn = s->conns; conn; conn = conn->next) {
-                if (conn->in_request || conn->cut ||
+                if (conn->answering || conn->cut ||
                     now - conn->waiting_since < s->header_timeout_usec)
                         continue;
                 const union MHD_ConnectionInfo *ci =

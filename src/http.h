@@ -33,9 +33,11 @@ void http_server_run(HttpServer *s);
  * wakes only the one that has something to do. */
 void http_server_run_fd(HttpServer *s, int epoll_fd);
 
-/* Shuts down the connections whose next request's header is not complete
- * within connection-timeout of the connection's start or of the end of its
- * previous request, as of now (CLOCK_MONOTONIC usec); returns how many. */
+/* Shuts down the connections whose next request has not arrived whole in
+ * time, as of now (CLOCK_MONOTONIC usec): its request line within
+ * connection-timeout of the connection's start or of the end of the previous
+ * request, the rest (header, any body) within connection-timeout of the
+ * request line. Returns how many. */
 unsigned http_server_cut_stalled(HttpServer *s, uint64_t now);
 
 /* Earliest MHD deadline in microseconds from now; false when none is due. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -73,16 +74,20 @@ bool path_is_hidden(const char *rel) {
         }
 }
 
-bool path_resolved_is_hidden(const char *resolved, const char *root) {
+int path_resolved_is_hidden(const char *resolved, const char *root) {
         size_t n = strlen(root);
 
         while (n > 1 && root[n - 1] == '/') /* "/srv/www/" is "/srv/www"; "/" stays */
                 n--;
         if (n == 1) /* the root is "/" */
-                return resolved[0] == '/' && resolved[1] && path_is_hidden(resolved + 1);
-        if (strncmp(resolved, root, n) != 0 || (resolved[n] != '/' && resolved[n] != 0))
-                return false;
-        return resolved[n] == '/' && resolved[n + 1] && path_is_hidden(resolved + n + 1);
+                n = 0;
+        else if (strncmp(resolved, root, n) != 0)
+                return -EXDEV;
+        if (resolved[n] == 0 && n > 0)
+                return 0; /* the root itself */
+        if (resolved[n] != '/')
+                return -EXDEV;
+        return resolved[n + 1] && path_is_hidden(resolved + n + 1);
 }
 
 int path_of_fd(int fd, char *buf, size_t size) {
@@ -134,12 +139,20 @@ static int open_beneath_by_components(int dir_fd, const char *rel) {
         return cur == dir_fd ? openat(dir_fd, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY) : cur;
 }
 
-static int open_beneath(int dir_fd, const char *rel) {
+/* Tries without symlinks first: nearly every path has none, and the caller
+ * needs to know when one was followed (a dotfile may lie behind it). */
+static int open_beneath(int dir_fd, const char *rel, bool *via_symlink) {
         struct open_how how = {
                 .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
         };
         long fd = syscall(SYS_openat2, dir_fd, rel, &how, sizeof how);
+        if (fd < 0 && errno == ELOOP) {
+                how.resolve &= ~(uint64_t) RESOLVE_NO_SYMLINKS;
+                fd = syscall(SYS_openat2, dir_fd, rel, &how, sizeof how);
+                if (fd >= 0)
+                        *via_symlink = true;
+        }
         if (fd < 0 && (errno == ENOSYS || errno == EPERM))
                 return open_beneath_by_components(dir_fd, rel);
         return fd < 0 ? negative_errno() : (int) fd;
@@ -150,11 +163,15 @@ int path_index(const char *rel, char *out, size_t size) {
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index) {
+int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index,
+              bool *ret_via_symlink) {
         _cleanup_close_ int fd = -1;
+        bool via_symlink = false;
 
         *ret_is_index = false;
-        fd = open_beneath(root_fd, rel);
+        if (ret_via_symlink)
+                *ret_via_symlink = false;
+        fd = open_beneath(root_fd, rel, &via_symlink);
         if (fd >= 0 && fstat(fd, ret_st) < 0)
                 return negative_errno();
         if (fd >= 0 && S_ISDIR(ret_st->st_mode)) {
@@ -163,7 +180,7 @@ int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_in
                 if (path_index(rel, index, sizeof index) < 0)
                         return -ENAMETOOLONG;
                 close(take_fd(&fd));
-                fd = open_beneath(root_fd, index);
+                fd = open_beneath(root_fd, index, &via_symlink);
                 *ret_is_index = true;
                 if (fd == -ENOENT)
                         return -EISDIR;
@@ -175,5 +192,7 @@ int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_in
         /* O_NONBLOCK at open keeps a FIFO in the root from hanging the worker */
         if (!S_ISREG(ret_st->st_mode))
                 return -EACCES;
+        if (ret_via_symlink)
+                *ret_via_symlink = via_symlink;
         return take_fd(&fd);
 }

@@ -22,9 +22,10 @@ bool path_is_hidden(const char *rel);
 
 /* Whether resolved, the absolute path a file was opened at with every
  * symlink followed, lies beneath root (absolute and resolved too) at a
- * hidden path in the sense of path_is_hidden(). False for a path outside
- * root, which the open itself forbids. */
-bool path_resolved_is_hidden(const char *resolved, const char *root);
+ * hidden path in the sense of path_is_hidden(): 1 if so, 0 if not, -EXDEV
+ * when resolved is not beneath root at all (the open forbids that, so the
+ * root itself must have moved). */
+int path_resolved_is_hidden(const char *resolved, const char *root);
 
 /* The absolute path of the file open as fd, from /proc/self/fd, into buf.
  * Negative errno: -ENAMETOOLONG, or readlink's error (-ENOENT without /proc). */
@@ -36,6 +37,8 @@ int path_index(const char *rel, char *out, size_t size);
 /* Opens rel beneath root_fd, refusing symlinks or ".." that lead out of it
  * (openat2 RESOLVE_BENEATH). A directory is replaced by its index.html.
  * Returns an O_RDONLY fd with *ret_st filled (and *ret_is_index true when it is
- * a directory's index.html), or -ENOENT, -EACCES, -EXDEV
- * (escape attempt), -EISDIR (directory without index). */
-int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index);
+ * a directory's index.html, *ret_via_symlink, unless NULL, true when a
+ * symlink was followed on the way), or -ENOENT, -EACCES, -EXDEV (escape
+ * attempt), -EISDIR (directory without index). */
+int path_open(int root_fd, const char *rel, struct stat *ret_st, bool *ret_is_index,
+              bool *ret_via_symlink);

@@ -229,8 +229,8 @@ static int on_stall_check(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         if (cut > 0)
-                log_debug("closed %u connection(s) whose request header took longer than %us", cut,
-                          w->config->connection_timeout_sec);
+                log_info("closed %u connection(s) whose request took longer than %us to arrive",
+                         cut, w->config->connection_timeout_sec);
         r = sd_event_source_set_time(s, usec + STALL_CHECK_USEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ON);

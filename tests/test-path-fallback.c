@@ -80,7 +80,7 @@ static void test_openat2_really_denied(void **state) {
 static void test_file_opens(void **state) {
         struct stat st;
         bool idx;
-        int fd = path_open(root_fd, "a.txt", &st, &idx);
+        int fd = path_open(root_fd, "a.txt", &st, &idx, NULL);
         assert_true(fd >= 0);
         assert_int_equal(st.st_size, 6);
         assert_false(idx);
@@ -90,20 +90,20 @@ static void test_file_opens(void **state) {
 static void test_directory_index(void **state) {
         struct stat st;
         bool idx;
-        int fd = path_open(root_fd, "sub", &st, &idx);
+        int fd = path_open(root_fd, "sub", &st, &idx, NULL);
         assert_true(fd >= 0);
         assert_true(idx);
         close(fd);
-        fd = path_open(root_fd, ".", &st, &idx);
+        fd = path_open(root_fd, ".", &st, &idx, NULL);
         assert_int_equal(fd, -EISDIR); /* the root has no index.html */
 }
 
 static void test_symlinks_refused(void **state) {
         struct stat st;
         bool idx;
-        assert_true(path_open(root_fd, "out", &st, &idx) < 0);
-        assert_true(path_open(root_fd, "outdir/passwd", &st, &idx) < 0);
-        assert_int_equal(path_open(root_fd, "missing", &st, &idx), -ENOENT);
+        assert_true(path_open(root_fd, "out", &st, &idx, NULL) < 0);
+        assert_true(path_open(root_fd, "outdir/passwd", &st, &idx, NULL) < 0);
+        assert_int_equal(path_open(root_fd, "missing", &st, &idx, NULL), -ENOENT);
 }
 
 /* path_sanitize never lets ".." through, but the walk must not rely on that:
@@ -114,9 +114,9 @@ static void test_dotdot_refused(void **state) {
         char back_in[128];
 
         snprintf(back_in, sizeof back_in, "../%s/a.txt", strrchr(dir, '/') + 1);
-        assert_int_equal(path_open(root_fd, back_in, &st, &idx), -EXDEV);
-        assert_int_equal(path_open(root_fd, "..", &st, &idx), -EXDEV);
-        assert_int_equal(path_open(root_fd, "sub/../../x", &st, &idx), -EXDEV);
+        assert_int_equal(path_open(root_fd, back_in, &st, &idx, NULL), -EXDEV);
+        assert_int_equal(path_open(root_fd, "..", &st, &idx, NULL), -EXDEV);
+        assert_int_equal(path_open(root_fd, "sub/../../x", &st, &idx, NULL), -EXDEV);
 }
 
 int main(void) {

@@ -232,10 +232,11 @@ static void test_hidden_after_sanitize(void **state) {
 
 /* ---- path_resolved_is_hidden: where symlinks led ---- */
 
-static void expect_resolved(const char *resolved, const char *root, bool want) {
-        if (path_resolved_is_hidden(resolved, root) != want)
-                fail_msg("path_resolved_is_hidden(\"%s\", \"%s\") should be %d", resolved, root,
-                         want);
+static void expect_resolved(const char *resolved, const char *root, int want) {
+        int got = path_resolved_is_hidden(resolved, root);
+        if (got != want)
+                fail_msg("path_resolved_is_hidden(\"%s\", \"%s\") = %d, expected %d", resolved,
+                         root, got, want);
 }
 
 static void test_resolved_hidden(void **state) {
@@ -258,11 +259,13 @@ static void test_resolved_plain(void **state) {
         expect_resolved("/", "/", false);
 }
 
-/* never beneath the root, which openat2() forbids anyway: not judged here */
+/* never beneath the root, which openat2() forbids: the root has moved */
 static void test_resolved_outside(void **state) {
-        expect_resolved("/srv/www2/.env", "/srv/www", false);
-        expect_resolved("/srv/.env", "/srv/www", false);
-        expect_resolved("/etc/.pwd.lock", "/srv/www", false);
+        expect_resolved("/srv/www2/.env", "/srv/www", -EXDEV);
+        expect_resolved("/srv/www2/a.html", "/srv/www", -EXDEV);
+        expect_resolved("/srv/.env", "/srv/www", -EXDEV);
+        expect_resolved("/etc/.pwd.lock", "/srv/www", -EXDEV);
+        expect_resolved("/srv/ww", "/srv/www", -EXDEV);
 }
 
 static void test_path_of_fd(void **state) {
@@ -375,11 +378,13 @@ static void test_open_regular(void **state) {
         Tree *t = *state;
         struct stat st;
         bool is_index = true;
+        bool via_symlink = true;
         int fd, flags;
         char buf[64];
 
-        fd = path_open(t->root_fd, "a.html", &st, &is_index);
+        fd = path_open(t->root_fd, "a.html", &st, &is_index, &via_symlink);
         assert_true(fd >= 0);
+        assert_false(via_symlink);
         assert_true(S_ISREG(st.st_mode));
         assert_int_equal(st.st_size, 13);
         assert_false(is_index);
@@ -389,7 +394,7 @@ static void test_open_regular(void **state) {
         assert_memory_equal(buf, "<p>hello</p>\n", 13);
         close(fd);
 
-        fd = path_open(t->root_fd, "sub/inner.txt", &st, &is_index);
+        fd = path_open(t->root_fd, "sub/inner.txt", &st, &is_index, NULL);
         assert_true(fd >= 0);
         assert_int_equal(st.st_size, 6);
         assert_false(is_index);
@@ -402,7 +407,7 @@ static void test_open_directory_index(void **state) {
         bool is_index = false;
         int fd;
 
-        fd = path_open(t->root_fd, "sub", &st, &is_index);
+        fd = path_open(t->root_fd, "sub", &st, &is_index, NULL);
         assert_true(fd >= 0);
         assert_true(is_index);
         assert_true(S_ISREG(st.st_mode));
@@ -411,7 +416,7 @@ static void test_open_directory_index(void **state) {
 
         /* the root itself, as path_sanitize("/") gives it: no index there */
         is_index = false;
-        assert_int_equal(path_open(t->root_fd, ".", &st, &is_index), -EISDIR);
+        assert_int_equal(path_open(t->root_fd, ".", &st, &is_index, NULL), -EISDIR);
 }
 
 static void test_open_directory_without_index(void **state) {
@@ -419,9 +424,9 @@ static void test_open_directory_without_index(void **state) {
         struct stat st;
         bool is_index;
 
-        assert_int_equal(path_open(t->root_fd, "empty", &st, &is_index), -EISDIR);
+        assert_int_equal(path_open(t->root_fd, "empty", &st, &is_index, NULL), -EISDIR);
         /* an index.html that is itself a directory is no file to serve */
-        assert_int_equal(path_open(t->root_fd, "dirindex", &st, &is_index), -EACCES);
+        assert_int_equal(path_open(t->root_fd, "dirindex", &st, &is_index, NULL), -EACCES);
 }
 
 static void test_open_missing(void **state) {
@@ -429,11 +434,11 @@ static void test_open_missing(void **state) {
         struct stat st;
         bool is_index;
 
-        assert_int_equal(path_open(t->root_fd, "nope.html", &st, &is_index), -ENOENT);
-        assert_int_equal(path_open(t->root_fd, "nope/deeper", &st, &is_index), -ENOENT);
-        assert_int_equal(path_open(t->root_fd, "link-dangling", &st, &is_index), -ENOENT);
+        assert_int_equal(path_open(t->root_fd, "nope.html", &st, &is_index, NULL), -ENOENT);
+        assert_int_equal(path_open(t->root_fd, "nope/deeper", &st, &is_index, NULL), -ENOENT);
+        assert_int_equal(path_open(t->root_fd, "link-dangling", &st, &is_index, NULL), -ENOENT);
         /* a file used as a directory */
-        assert_int_equal(path_open(t->root_fd, "a.html/x", &st, &is_index), -ENOTDIR);
+        assert_int_equal(path_open(t->root_fd, "a.html/x", &st, &is_index, NULL), -ENOTDIR);
 }
 
 static void test_open_symlink_out(void **state) {
@@ -441,41 +446,45 @@ static void test_open_symlink_out(void **state) {
         struct stat st;
         bool is_index;
 
-        assert_int_equal(path_open(t->root_fd, "link-passwd", &st, &is_index), -EXDEV);
-        assert_int_equal(path_open(t->root_fd, "link-up", &st, &is_index), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "link-passwd", &st, &is_index, NULL), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "link-up", &st, &is_index, NULL), -EXDEV);
         /* the directory's index.html is the symlink out */
-        assert_int_equal(path_open(t->root_fd, "trap", &st, &is_index), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "trap", &st, &is_index, NULL), -EXDEV);
         /* an absolute symlink is refused even when it points back inside */
-        assert_int_equal(path_open(t->root_fd, "abs-in", &st, &is_index), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "abs-in", &st, &is_index, NULL), -EXDEV);
         /* ".." that slipped past path_sanitize is still stopped by the kernel */
-        assert_int_equal(path_open(t->root_fd, "../outside.txt", &st, &is_index), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "../outside.txt", &st, &is_index, NULL), -EXDEV);
 }
 
 static void test_open_symlink_in(void **state) {
         Tree *t = *state;
         struct stat st;
-        bool is_index = true;
+        bool is_index = true, via_symlink = false;
         int fd;
 
-        fd = path_open(t->root_fd, "link-in", &st, &is_index);
+        fd = path_open(t->root_fd, "link-in", &st, &is_index, &via_symlink);
         assert_true(fd >= 0);
+        assert_true(via_symlink); /* the caller checks where it led */
         assert_int_equal(st.st_size, 13);
         assert_false(is_index);
         close(fd);
 
         /* "../a.html" from a subdirectory stays beneath the root */
-        fd = path_open(t->root_fd, "sub/link-sibling", &st, &is_index);
+        fd = path_open(t->root_fd, "sub/link-sibling", &st, &is_index, &via_symlink);
         assert_true(fd >= 0);
+        assert_true(via_symlink); /* the caller checks where it led */
         assert_int_equal(st.st_size, 13);
         close(fd);
 
-        fd = path_open(t->root_fd, "link-dir-in/inner.txt", &st, &is_index);
+        fd = path_open(t->root_fd, "link-dir-in/inner.txt", &st, &is_index, &via_symlink);
         assert_true(fd >= 0);
+        assert_true(via_symlink); /* the caller checks where it led */
         assert_int_equal(st.st_size, 6);
         close(fd);
 
-        fd = path_open(t->root_fd, "link-dir-in", &st, &is_index);
+        fd = path_open(t->root_fd, "link-dir-in", &st, &is_index, &via_symlink);
         assert_true(fd >= 0);
+        assert_true(via_symlink); /* the caller checks where it led */
         assert_true(is_index);
         close(fd);
 }
@@ -487,7 +496,7 @@ static void test_open_fifo(void **state) {
 
         /* would block forever in open() without O_NONBLOCK; no writer exists */
         alarm(5);
-        assert_int_equal(path_open(t->root_fd, "fifo", &st, &is_index), -EACCES);
+        assert_int_equal(path_open(t->root_fd, "fifo", &st, &is_index, NULL), -EACCES);
         alarm(0);
 }
 
@@ -496,10 +505,13 @@ static void test_open_subdir_symlink_out(void **state) {
         struct stat st;
         bool is_index;
 
-        assert_int_equal(path_open(t->root_fd, "link-dir-out/passwd", &st, &is_index), -EXDEV);
-        assert_int_equal(path_open(t->root_fd, "link-dir-out", &st, &is_index), -EXDEV);
-        assert_int_equal(path_open(t->root_fd, "link-dir-up/outside.txt", &st, &is_index), -EXDEV);
-        assert_int_equal(path_open(t->root_fd, "link-dir-up/root/a.html", &st, &is_index), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "link-dir-out/passwd", &st, &is_index, NULL),
+                         -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "link-dir-out", &st, &is_index, NULL), -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "link-dir-up/outside.txt", &st, &is_index, NULL),
+                         -EXDEV);
+        assert_int_equal(path_open(t->root_fd, "link-dir-up/root/a.html", &st, &is_index, NULL),
+                         -EXDEV);
 }
 
 /* What a request goes through: sanitize, then open. */
@@ -511,13 +523,13 @@ static void test_sanitize_then_open(void **state) {
         int fd;
 
         assert_int_equal(path_sanitize("//sub/./", rel, sizeof rel), 0);
-        fd = path_open(t->root_fd, rel, &st, &is_index);
+        fd = path_open(t->root_fd, rel, &st, &is_index, NULL);
         assert_true(fd >= 0);
         assert_true(is_index);
         close(fd);
 
         assert_int_equal(path_sanitize("/", rel, sizeof rel), 0);
-        assert_int_equal(path_open(t->root_fd, rel, &st, &is_index), -EISDIR);
+        assert_int_equal(path_open(t->root_fd, rel, &st, &is_index, NULL), -EISDIR);
 }
 
 int main(void) {

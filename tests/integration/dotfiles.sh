@@ -72,6 +72,8 @@ check_eq "GET /missing/.env: 404 like any missing file" 404 "$(http_code "$URL/m
 check_eq "GET /envlink (a symlink to .env): 404" "$NOT_FOUND" "$(body "$URL/envlink")"
 check_eq "GET /gitlink/config (through a symlink to .git): 404" 404 "$(http_code "$URL/gitlink/config")"
 check_eq "GET /gitlink/ (the index.html in .git): 404" 404 "$(http_code "$URL/gitlink/")"
+check_eq "GET /gitlink: 404, not a 301 that tells a directory is there" 404 \
+        "$(http_code "$URL/gitlink")"
 check_eq "GET /sub/uplink (a symlink to ../.env): 404" 404 "$(http_code "$URL/sub/uplink")"
 check_eq "GET /hellolink (a symlink to hello.txt): 200" 200 "$(http_code "$URL/hellolink")"
 
@@ -124,6 +126,23 @@ wait_serving 1
 check_eq "root site-link -> .site: GET /only-here.txt: 200, its body" "200 only in .site|" \
         "$(body "$URL/only-here.txt")"
 stop "root beneath a dot directory"
+
+# ---- the root renamed under the workers (a blue/green swap): where a
+# symlink leads is judged against the root as it is now ----
+mkdir -p "$TMP/blue"
+printf 'SECRET=blue\n' >"$TMP/blue/.env"
+ln -s .env "$TMP/blue/envlink"
+printf 'blue\n' >"$TMP/blue/plain.txt"
+ln -s plain.txt "$TMP/blue/plainlink"
+clusterd_start --workers 1 --root "$TMP/blue"
+wait_serving 1
+check_eq "root blue: GET /envlink: 404" 404 "$(http_code "$URL/envlink")"
+mv "$TMP/blue" "$TMP/blue.old"
+mkdir "$TMP/blue"
+check_eq "root renamed to blue.old while serving: GET /envlink: still 404" "$NOT_FOUND" \
+        "$(body "$URL/envlink")"
+check_eq "root renamed: GET /plainlink (to a plain file): 200" "200 blue|" "$(body "$URL/plainlink")"
+stop "renamed root"
 
 # ---- the config file, and a reload that changes it ----
 printf '[clusterd]\ndotfiles = allow\n' >"$CONF"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A request header must be complete within connection-timeout of the
-# connection's start or of the end of its previous request. MHD's own timeout
-# counts from the last byte, so a client sending a header a byte at a time
+# A request must arrive whole within connection-timeout: its request line
+# from the connection's start or the end of its previous request, and the
+# rest (header and any body) from its request line. MHD's own timeout counts
+# from the last byte, so a client sending a request a byte at a time
 # ("slowloris") would otherwise hold its connection, and a slot of the
 # connection limit, for ever. Slow downloads and kept-alive connections that
 # ask in time are not cut.
@@ -12,6 +13,9 @@ source "$(dirname "$0")/lib.sh" "$@"
 # "closed AFTER" or "open AFTER" (in tenths of a second) and, for MODE
 # requests, how many answers came. MODE is
 #   trickle   one byte of an endless header every 0.3 s
+#   slowbody  a POST header announcing 100000 bytes, then a byte every 0.3 s
+#   late      one request, 1.5 s idle, the request line, and the rest of
+#             the header 1.2 s later; prints how many answers came
 #   download  GET a large file, read 2 KiB every 50 ms with a small buffer
 #   requests  a GET every 1.2 s on the same connection, reading each answer
 client() {
@@ -31,6 +35,28 @@ try:
         while time.monotonic() - t0 < total:
             s.send(b"a")
             time.sleep(0.3)
+    elif mode == "slowbody":
+        s.sendall(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+        while time.monotonic() - t0 < total:
+            s.send(b"a")
+            time.sleep(0.3)
+    elif mode == "late":
+        def answer():
+            data = b""
+            while not data.endswith(b"plain text\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise ConnectionError("EOF")
+                data += chunk
+        s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        answer()
+        answers += 1
+        time.sleep(1.5)
+        s.sendall(b"GET /hello.txt HTTP/1.1\r\n")
+        time.sleep(1.2)
+        s.sendall(b"Host: t\r\n\r\n")
+        answer()
+        answers += 1
     elif mode == "download":
         s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
         while time.monotonic() - t0 < total:
@@ -64,6 +90,13 @@ read -r state after _ < <(client "$PORT" trickle 8)
 check_eq "a header sent a byte every 0.3 s: the server closes the connection" closed "$state"
 check_ge "... not before the 2 s timeout (after $after tenths of a second)" 20 "$after"
 check_le "... and within 4 s of it (after $after tenths of a second)" 60 "$after"
+
+read -r state after _ < <(client "$PORT" slowbody 8)
+check_eq "a body sent a byte every 0.3 s: the server closes the connection" closed "$state"
+check_le "... within 4 s of the timeout (after $after tenths of a second)" 60 "$after"
+
+read -r state after answers < <(client "$PORT" late 5)
+check_eq "a request line 1.5 s into the idle time, the header 1.2 s later: answered" 2 "$answers"
 
 read -r state after _ < <(client "$PORT" download 5)
 check_eq "a download read slowly for 5 s (2 s timeout): still open" open "$state"
