@@ -138,7 +138,7 @@ static enum MHD_Result queue_once(HttpServer *s, struct MHD_Connection *c, unsig
 }
 
 static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
-        char body[512];
+        char body[1024];
         struct MHD_Response *r;
         int n = snprintf(body, sizeof body,
                          "# TYPE clusterd_worker_requests_total counter\n"
@@ -148,11 +148,16 @@ static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
                          "# TYPE clusterd_worker_connections gauge\n"
                          "clusterd_worker_connections{worker=\"%u\"} %u\n"
                          "# TYPE clusterd_worker_draining gauge\n"
-                         "clusterd_worker_draining{worker=\"%u\"} %d\n",
+                         "clusterd_worker_draining{worker=\"%u\"} %d\n"
+                         "# TYPE clusterd_worker_stalled_closed_total counter\n"
+                         "clusterd_worker_stalled_closed_total{worker=\"%u\"} %llu\n",
                          s->worker_id, (unsigned long long) s->stats.requests, s->worker_id,
                          (unsigned long long) s->stats.bytes_sent, s->worker_id,
-                         s->stats.connections, s->worker_id, s->draining);
+                         s->stats.connections, s->worker_id, s->draining, s->worker_id,
+                         (unsigned long long) s->stats.stalled_closed);
 
+        if (n < 0 || (size_t) n >= sizeof body)
+                return MHD_NO;
         r = MHD_create_response_from_buffer((size_t) n, body, MHD_RESPMEM_MUST_COPY);
         if (!r)
                 return MHD_NO;
@@ -956,6 +961,7 @@ unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
                         cut++;
                 }
         }
+        s->stats.stalled_closed += cut;
         return cut;
 }
 

@@ -13,6 +13,7 @@ typedef struct HttpServer HttpServer;
 typedef struct HttpStats {
         uint64_t requests;
         uint64_t bytes_sent;
+        uint64_t stalled_closed; /* connections cut by http_server_cut_stalled() */
         uint32_t connections;
 } HttpStats;
 

@@ -95,6 +95,10 @@ read -r state after _ < <(client "$PORT" slowbody 8)
 check_eq "a body sent a byte every 0.3 s: the server closes the connection" closed "$state"
 check_le "... within 4 s of the timeout (after $after tenths of a second)" 60 "$after"
 
+check_eq "/metrics counts the 2 connections closed" 2 \
+        "$(curl -s "http://127.0.0.1:$PORT/metrics" |
+                sed -n 's/^clusterd_worker_stalled_closed_total{worker="1"} //p')"
+
 read -r state after answers < <(client "$PORT" late 5)
 check_eq "a request line 1.5 s into the idle time, the header 1.2 s later: answered" 2 "$answers"
 
