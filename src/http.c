@@ -75,7 +75,7 @@ struct HttpServer {
         bool draining;
         bool dotfiles;   /* serve dot segments: see path_is_hidden() */
         char *root_path; /* the root as /proc names it, for dotfile symlinks; NULL: unknown */
-        uint64_t header_timeout_usec; /* see http_server_cut_stalled() */
+        uint64_t request_timeout_usec; /* see http_server_cut_stalled() */
         HttpStats stats;
         Conn *conns;
         Conn *uncork[UNCORK_MAX];
@@ -255,6 +255,8 @@ static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool h
         return MHD_NO; /* MHD closes the connection */
 }
 
+static Conn *conn_of(struct MHD_Connection *c);
+
 /* MHD 0.9.75 stores a record of each query argument at the end of the pool
  * as soon as the request line is in. When they do not fit, it neither
  * answers nor closes: 480 arguments ("?a0&a1&...") hung the connection until
@@ -265,8 +267,6 @@ static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool h
  * here, and the socket shut down so that MHD closes the connection at its
  * next read. The method is not known here: the 414 has no body, which suits
  * GET and HEAD alike. */
-static Conn *conn_of(struct MHD_Connection *c);
-
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         const HttpServer *s = cls;
         const union MHD_ConnectionInfo *ci;
@@ -806,7 +806,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         s->worker_id = worker_id;
         s->pool_size = c->connection_memory;
         s->dotfiles = c->dotfiles;
-        s->header_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
+        s->request_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
         s->root_fd = -1;
         s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->root_fd < 0) {
@@ -952,7 +952,7 @@ unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
 
         for (Conn *conn = s->conns; conn; conn = conn->next) {
                 if (conn->answering || conn->cut ||
-                    now - conn->waiting_since < s->header_timeout_usec)
+                    now - conn->waiting_since < s->request_timeout_usec)
                         continue;
                 const union MHD_ConnectionInfo *ci =
                         MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);

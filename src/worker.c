@@ -220,7 +220,7 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         return r;
 }
 
-/* Once a second: cut the connections stalled in a request header. */
+/* Once a second: cut the connections whose request is not arriving in time. */
 #define STALL_CHECK_USEC (1000u * 1000u)
 
 static int on_stall_check(sd_event_source *s, uint64_t usec, void *userdata) {
