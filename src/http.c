@@ -43,9 +43,8 @@ typedef enum Canned {
 
 typedef struct Conn {
         struct MHD_Connection *mhd;
-        bool in_request;
         bool uncork;    /* listed in HttpServer.uncork */
-        bool answering; /* its request was read whole: the answer is queued */
+        bool answering; /* its request was read whole: the answer is queued or going out */
         bool cut;       /* shut down by http_server_cut_stalled() */
         /* CLOCK_MONOTONIC usec: accepted, its last request ended, or the
          * request line of the next one came in */
@@ -709,13 +708,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
         if (!*req_cls) {
-                Conn *conn = conn_of(c);
                 if (!request_leaves_room(s, c, ANSWER_ROOM))
                         return refuse_headers_too_large(c,
                                                         strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
-                if (conn)
-                        conn->in_request = true;
                 if (!allowed && refuse_before_body(c, version)) {
+                        Conn *conn = conn_of(c);
                         if (conn)
                                 conn->answering = true;
                         return queue_canned(s, c, CANNED_NOT_ALLOWED);
@@ -748,7 +745,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 s->stats.requests++;
         if (conn) {
-                conn->in_request = conn->answering = false;
+                conn->answering = false;
                 conn->waiting_since = now_usec(CLOCK_MONOTONIC);
                 /* while draining, an idle connection should not linger */
                 if (s->draining)
@@ -995,7 +992,7 @@ void http_server_drain(HttpServer *s) {
         for (size_t i = 0; i < s->n_daemons; i++)
                 (void) MHD_quiesce_daemon(s->daemons[i]);
         for (Conn *c = s->conns; c; c = c->next)
-                if (!c->in_request)
+                if (!c->answering)
                         MHD_set_connection_option(c->mhd, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
 }
 
