@@ -29,25 +29,27 @@ s.settimeout(5)
 t0 = time.monotonic()
 el = lambda: round((time.monotonic() - t0) * 10)
 answers = 0
+
+def answer():  # reads one answer to GET /hello.txt
+    data = b""
+    while not data.endswith(b"plain text\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            raise ConnectionError("EOF")
+        data += chunk
+
+def trickle(head):  # sends head, then a byte every 0.3 s
+    s.sendall(head)
+    while time.monotonic() - t0 < total:
+        s.send(b"a")
+        time.sleep(0.3)
+
 try:
     if mode == "trickle":
-        s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: ")
-        while time.monotonic() - t0 < total:
-            s.send(b"a")
-            time.sleep(0.3)
+        trickle(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: ")
     elif mode == "slowbody":
-        s.sendall(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
-        while time.monotonic() - t0 < total:
-            s.send(b"a")
-            time.sleep(0.3)
+        trickle(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
     elif mode == "late":
-        def answer():
-            data = b""
-            while not data.endswith(b"plain text\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    raise ConnectionError("EOF")
-                data += chunk
         s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
         answer()
         answers += 1
@@ -66,12 +68,7 @@ try:
     else:
         while time.monotonic() - t0 < total:
             s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
-            data = b""
-            while not data.endswith(b"plain text\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    raise ConnectionError("EOF")
-                data += chunk
+            answer()
             answers += 1
             time.sleep(1.2)
     print("open", el(), answers)
