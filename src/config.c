@@ -17,7 +17,7 @@
 #include "addr.h"
 #include "macro.h"
 
-void config_init(Config *c) {
+int config_init(Config *c) {
         *c = (Config) {
                 .workers = 0,
                 .heartbeat_interval_usec = 1 * USEC_PER_SEC,
@@ -35,6 +35,11 @@ void config_init(Config *c) {
         c->mime_types = strdup("/etc/mime.types");
         c->listen[0] = strdup(CONFIG_DEFAULT_LISTEN);
         c->n_listen = 1;
+        if (!c->root || !c->mime_types || !c->listen[0]) {
+                config_done(c);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static void listen_clear(Config *c) {
@@ -48,6 +53,33 @@ void config_done(Config *c) {
         free(c->mime_types);
         listen_clear(c);
         c->root = c->mime_types = NULL;
+}
+
+int config_ref_new(Config *take, unsigned gen, ConfigRef **ret) {
+        ConfigRef *r = calloc(1, sizeof *r);
+
+        if (!r)
+                return -ENOMEM;
+        r->n_ref = 1;
+        r->gen = gen;
+        r->config = *take;
+        *take = (Config) {};
+        *ret = r;
+        return 0;
+}
+
+ConfigRef *config_ref(ConfigRef *r) {
+        if (r)
+                r->n_ref++;
+        return r;
+}
+
+ConfigRef *config_unref(ConfigRef *r) {
+        if (!r || --r->n_ref > 0)
+                return NULL;
+        config_done(&r->config);
+        free(r);
+        return NULL;
 }
 
 int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
@@ -400,7 +432,11 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
         const char *root_from = "";
         int r;
 
-        config_init(c);
+        r = config_init(c);
+        if (r < 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "out of memory");
+                return r;
+        }
         if (path) {
                 r = config_load_file(c, path, err);
                 if (r == -ENOENT && !path_required)

@@ -38,8 +38,27 @@ typedef struct ConfigOverride {
         const char *value;
 } ConfigOverride;
 
-void config_init(Config *c);
+/* The defaults. -ENOMEM leaves c empty (config_done-able). */
+int config_init(Config *c);
 void config_done(Config *c);
+
+/* A config shared by the manager and every worker started under it, so
+ * that each worker is held to the settings it was started with, whatever a
+ * later reload changed. */
+typedef struct ConfigRef {
+        unsigned n_ref;
+        unsigned gen; /* 1 for the first config, one more per reload applied */
+        Config config;
+} ConfigRef;
+
+/* Moves *take into a new reference-counted config. */
+int config_ref_new(Config *take, unsigned gen, ConfigRef **ret);
+ConfigRef *config_ref(ConfigRef *r);
+/* Drops one reference; frees the config with the last. Returns NULL. */
+ConfigRef *config_unref(ConfigRef *r);
+static inline void config_unrefp(ConfigRef **r) {
+        config_unref(*r);
+}
 
 /* Sets one key. Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value;
  * on error *ret_reason (static string) says what is wrong with the value. */

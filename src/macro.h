@@ -25,6 +25,14 @@ static inline void closep(int *fd) {
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 
+/* Hands a pointer over to a new owner, leaving NULL behind. */
+#define TAKE_PTR(p)                         \
+        ({                                  \
+                __typeof__(p) _taken = (p); \
+                (p) = NULL;                 \
+                _taken;                     \
+        })
+
 /* Hands an fd over to a new owner, leaving -1 behind. */
 static inline int take_fd(int *fd) {
         int r = *fd;
