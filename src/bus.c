@@ -66,8 +66,8 @@ static void worker_path(unsigned id, char *buf, size_t size) {
         snprintf(buf, size, BUS_WORKER_PREFIX "/%u", id);
 }
 
-/* The slot of a worker object path, or -1 for anything else. */
-static int worker_path_slot(const char *path) {
+/* The worker id of a worker object path, or -1 for anything else. */
+static int worker_path_id(const char *path) {
         const char *prefix = BUS_WORKER_PREFIX "/", *p;
         unsigned long id = 0;
 
@@ -83,47 +83,30 @@ static int worker_path_slot(const char *path) {
                 if (id > CONFIG_MAX_WORKERS)
                         return -1;
         }
-        return (int) id - 1;
-}
-
-/* What the object of a slot shows: its current child, else (a slot being
- * scaled away) the one still serving, else any that is left. */
-static Child *slot_child(const Manager *m, unsigned slot) {
-        Child *any = NULL;
-
-        if (m->slots[slot].current)
-                return m->slots[slot].current;
-        for (Child *c = m->children; c; c = c->next)
-                if (c->slot == slot) {
-                        if (c->state == CHILD_SERVING)
-                                return c;
-                        any = any ?: c;
-                }
-        return any;
-}
-
-static unsigned slot_children(const Manager *m, unsigned slot, pid_t except) {
-        unsigned n = 0;
-
-        for (const Child *c = m->children; c; c = c->next)
-                if (c->slot == slot && c->pid != except)
-                        n++;
-        return n;
+        return (int) id;
 }
 
 static int worker_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                        void **ret_found, sd_bus_error *error) {
         Manager *m = userdata;
-        int slot = worker_path_slot(path);
-        Child *c;
+        int id = worker_path_id(path);
+        WorkerInfo w;
 
-        if (slot < 0)
+        if (id < 0 || manager_worker_info(m, (unsigned) id, &w) < 0)
                 return 0;
-        c = slot_child(m, (unsigned) slot);
-        if (!c)
-                return 0;
-        *ret_found = c;
+        *ret_found = m; /* the getters read the id from the path */
         return 1;
+}
+
+/* The worker a property is read from, by its object's path. */
+static int worker_of_path(const Manager *m, const char *path, WorkerInfo *ret,
+                          sd_bus_error *error) {
+        int id = worker_path_id(path);
+
+        if (id < 0 || manager_worker_info(m, (unsigned) id, ret) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                         "no worker at %s any more", path);
+        return 0;
 }
 
 static int worker_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
@@ -132,10 +115,11 @@ static int worker_enumerate(sd_bus *bus, const char *prefix, void *userdata, cha
         bool seen[CONFIG_MAX_WORKERS] = {};
         char **nodes;
         size_t n = 0;
+        WorkerInfo w;
 
-        for (const Child *c = m->children; c; c = c->next)
-                if (c->slot < CONFIG_MAX_WORKERS && !seen[c->slot]) {
-                        seen[c->slot] = true;
+        for (unsigned id = 1; id <= CONFIG_MAX_WORKERS; id++)
+                if (manager_worker_info(m, id, &w) >= 0) {
+                        seen[id - 1] = true;
                         n++;
                 }
         nodes = calloc(n + 1, sizeof *nodes);
@@ -160,47 +144,49 @@ static int worker_enumerate(sd_bus *bus, const char *prefix, void *userdata, cha
         return 0;
 }
 
-static int worker_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
-                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Child *c = userdata;
-        return sd_bus_message_append(reply, "u", c->slot + 1);
+/* One getter for every worker property: the property's name picks the field. */
+static int worker_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        WorkerInfo w;
+        int r = worker_of_path(userdata, path, &w, error);
+
+        if (r < 0)
+                return r;
+        if (strcmp(property, "Id") == 0)
+                return sd_bus_message_append(reply, "u", w.id);
+        if (strcmp(property, "Pid") == 0)
+                return sd_bus_message_append(reply, "u", (uint32_t) w.pid);
+        if (strcmp(property, "State") == 0)
+                return sd_bus_message_append(reply, "s", child_state_name(w.state));
+        if (strcmp(property, "Requests") == 0)
+                return sd_bus_message_append(reply, "t", w.requests);
+        if (strcmp(property, "BytesSent") == 0)
+                return sd_bus_message_append(reply, "t", w.bytes_sent);
+        if (strcmp(property, "ConnectionsActive") == 0)
+                return sd_bus_message_append(reply, "u", w.connections);
+        if (strcmp(property, "StartedAtUSec") == 0)
+                return sd_bus_message_append(reply, "t", w.started_realtime_usec);
+        if (strcmp(property, "Restarts") == 0)
+                return sd_bus_message_append(reply, "t", w.restarts);
+        if (strcmp(property, "MemoryRSSBytes") == 0)
+                return sd_bus_message_append(reply, "t", w.rss_bytes);
+        return -ENOENT;
 }
 
-static int worker_get_pid(sd_bus *bus, const char *path, const char *interface,
-                          const char *property, sd_bus_message *reply, void *userdata,
-                          sd_bus_error *error) {
-        const Child *c = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) c->pid);
-}
-
-static int worker_get_state(sd_bus *bus, const char *path, const char *interface,
-                            const char *property, sd_bus_message *reply, void *userdata,
-                            sd_bus_error *error) {
-        const Child *c = userdata;
-        return sd_bus_message_append(reply, "s", child_state_name(c->state));
-}
-
-static int worker_get_restarts(sd_bus *bus, const char *path, const char *interface,
-                               const char *property, sd_bus_message *reply, void *userdata,
-                               sd_bus_error *error) {
-        const Child *c = userdata;
-        return sd_bus_message_append(reply, "t", c->manager->slots[c->slot].restarts);
-}
-
-/* Counters come from the last heartbeat and are not announced: read them.
+/* Counters are read live from the scoreboard and not announced: read them.
  * Reading needs no UNPRIVILEGED flag (sd-bus rejects it on read-only
  * properties); who may read is the D-Bus policy's business. */
 static const sd_bus_vtable worker_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "u", worker_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Pid", "u", worker_get_pid, 0, 0),
-        SD_BUS_PROPERTY("State", "s", worker_get_state, 0, 0),
-        SD_BUS_PROPERTY("Requests", "t", NULL, offsetof(Child, counters.requests), 0),
-        SD_BUS_PROPERTY("BytesSent", "t", NULL, offsetof(Child, counters.bytes_sent), 0),
-        SD_BUS_PROPERTY("ConnectionsActive", "u", NULL, offsetof(Child, counters.connections), 0),
-        SD_BUS_PROPERTY("StartedAtUSec", "t", NULL, offsetof(Child, started_realtime_usec), 0),
-        SD_BUS_PROPERTY("Restarts", "t", worker_get_restarts, 0, 0),
-        SD_BUS_PROPERTY("MemoryRSSBytes", "t", NULL, offsetof(Child, counters.rss_bytes), 0),
+        SD_BUS_PROPERTY("Id", "u", worker_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Pid", "u", worker_get, 0, 0),
+        SD_BUS_PROPERTY("State", "s", worker_get, 0, 0),
+        SD_BUS_PROPERTY("Requests", "t", worker_get, 0, 0),
+        SD_BUS_PROPERTY("BytesSent", "t", worker_get, 0, 0),
+        SD_BUS_PROPERTY("ConnectionsActive", "u", worker_get, 0, 0),
+        SD_BUS_PROPERTY("StartedAtUSec", "t", worker_get, 0, 0),
+        SD_BUS_PROPERTY("Restarts", "t", worker_get, 0, 0),
+        SD_BUS_PROPERTY("MemoryRSSBytes", "t", worker_get, 0, 0),
         SD_BUS_VTABLE_END
 };
 
@@ -212,38 +198,41 @@ static int manager_get_version(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "s", CLUSTERD_VERSION);
 }
 
-static int manager_get_state(sd_bus *bus, const char *path, const char *interface,
-                             const char *property, sd_bus_message *reply, void *userdata,
-                             sd_bus_error *error) {
-        const Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", manager_state_name(m->state));
-}
+/* The manager's properties but Listen, from one snapshot. */
+static int manager_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        ManagerInfo info;
 
-static int manager_get_last_reload(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *reply, void *userdata,
-                                   sd_bus_error *error) {
-        const Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", m->reload_note);
-}
-
-static int manager_get_workers(sd_bus *bus, const char *path, const char *interface,
-                               const char *property, sd_bus_message *reply, void *userdata,
-                               sd_bus_error *error) {
-        const Manager *m = userdata;
-        return sd_bus_message_append(reply, "u", manager_workers_serving(m));
+        manager_info(userdata, &info);
+        if (strcmp(property, "State") == 0)
+                return sd_bus_message_append(reply, "s", manager_state_name(info.state));
+        if (strcmp(property, "Workers") == 0)
+                return sd_bus_message_append(reply, "u", info.workers_serving);
+        if (strcmp(property, "WorkersWanted") == 0)
+                return sd_bus_message_append(reply, "u", info.workers_wanted);
+        if (strcmp(property, "RequestsTotal") == 0)
+                return sd_bus_message_append(reply, "t", info.requests);
+        if (strcmp(property, "ConnectionsActive") == 0)
+                return sd_bus_message_append(reply, "u", info.connections);
+        if (strcmp(property, "WorkerRestarts") == 0)
+                return sd_bus_message_append(reply, "t", info.restarts);
+        if (strcmp(property, "StartedAtUSec") == 0)
+                return sd_bus_message_append(reply, "t", info.started_realtime_usec);
+        if (strcmp(property, "LastReload") == 0)
+                return sd_bus_message_append(reply, "s", info.last_reload);
+        return -ENOENT;
 }
 
 static int manager_get_listen(sd_bus *bus, const char *path, const char *interface,
                               const char *property, sd_bus_message *reply, void *userdata,
                               sd_bus_error *error) {
-        const Manager *m = userdata;
-        size_t n = m->listeners.n_groups;
-        _cleanup_free_ const char **addrs = calloc(n ?: 1, sizeof *addrs);
+        _cleanup_free_ const char **addrs = calloc(LISTEN_MAX_FDS, sizeof *addrs);
+        size_t n;
         int r;
 
         if (!addrs)
                 return -ENOMEM;
-        n = listen_addresses(&m->listeners, addrs, n);
+        n = manager_listen_addresses(userdata, addrs, LISTEN_MAX_FDS);
         r = sd_bus_message_open_container(reply, 'a', "s");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(reply, "s", addrs[i]);
@@ -252,58 +241,32 @@ static int manager_get_listen(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_close_container(reply);
 }
 
-static int manager_get_requests(sd_bus *bus, const char *path, const char *interface,
-                                const char *property, sd_bus_message *reply, void *userdata,
-                                sd_bus_error *error) {
-        const Manager *m = userdata;
-        return sd_bus_message_append(reply, "t", manager_requests_total(m));
-}
-
-static int manager_get_connections(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *reply, void *userdata,
-                                   sd_bus_error *error) {
-        const Manager *m = userdata;
-        return sd_bus_message_append(reply, "u", manager_connections(m));
-}
-
-static int child_compare(const void *a, const void *b) {
-        const Child *x = *(Child *const *) a, *y = *(Child *const *) b;
-
-        if (x->slot != y->slot)
-                return x->slot < y->slot ? -1 : 1;
-        if (x->started_usec != y->started_usec)
-                return x->started_usec < y->started_usec ? -1 : 1;
-        return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* Every worker process, by id, the older one first while a slot is replaced. */
+/* Every worker process, by id, the older one first while an id is replaced. */
 static int method_list_workers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ Child **list = NULL;
+        _cleanup_free_ WorkerInfo *list = NULL;
         Manager *m = userdata;
-        size_t n = 0;
+        size_t n, max = 0;
         int r;
 
-        for (Child *c = m->children; c; c = c->next)
-                n++;
-        list = calloc(n ?: 1, sizeof *list);
+        /* children come and go only between event loop iterations */
+        n = manager_list_workers(m, NULL, 0);
+        max = n;
+        list = calloc(max ?: 1, sizeof *list);
         if (!list)
                 return -ENOMEM;
-        n = 0;
-        for (Child *c = m->children; c; c = c->next)
-                list[n++] = c;
-        qsort(list, n, sizeof *list, child_compare);
-
+        n = manager_list_workers(m, list, max);
+        if (n > max)
+                n = max;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(uusttttt)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                const Child *c = list[i];
-                r = sd_bus_message_append(reply, "(uusttttt)", c->slot + 1, (uint32_t) c->pid,
-                                          child_state_name(c->state), c->counters.requests,
-                                          (uint64_t) c->counters.connections,
-                                          c->started_realtime_usec, m->slots[c->slot].restarts,
-                                          c->counters.rss_bytes);
+                const WorkerInfo *w = &list[i];
+                r = sd_bus_message_append(reply, "(uusttttt)", w->id, (uint32_t) w->pid,
+                                          child_state_name(w->state), w->requests,
+                                          (uint64_t) w->connections, w->started_realtime_usec,
+                                          w->restarts, w->rss_bytes);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -381,12 +344,13 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0 && r != -ESHUTDOWN)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
                                          "reload refused, the running configuration stays: %s",
-                                         m->reload_error[0] ? m->reload_error : strerror(-r));
+                                         manager_reload_error(m) ?: strerror(-r));
         return bus_reply_result(msg, r, error, "cannot reload");
 }
 
 static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        ManagerInfo info;
         char what[64];
         uint32_t id;
         uid_t uid;
@@ -398,13 +362,14 @@ static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_err
         r = sd_bus_message_read(msg, "u", &id);
         if (r < 0)
                 return r;
-        if (id < 1 || id > m->n_slots)
+        manager_info(m, &info);
+        if (id < 1 || id > info.workers_wanted)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "no worker %" PRIu32 ": workers are numbered 1 to %u", id,
-                                         m->n_slots);
+                                         info.workers_wanted);
         log_info("bus: uid %u asks to restart worker %" PRIu32, (unsigned) uid, id);
         snprintf(what, sizeof what, "cannot restart worker %" PRIu32, id);
-        return bus_reply_result(msg, manager_restart_worker(m, id - 1), error, what);
+        return bus_reply_result(msg, manager_restart_worker(m, id), error, what);
 }
 
 /* State, Workers and WorkersWanted announce their changes; the counters are
@@ -412,18 +377,15 @@ static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_err
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", manager_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("State", "s", manager_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Workers", "u", manager_get_workers, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("WorkersWanted", "u", NULL, offsetof(Manager, n_slots),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", manager_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Workers", "u", manager_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorkersWanted", "u", manager_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Listen", "as", manager_get_listen, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("RequestsTotal", "t", manager_get_requests, 0, 0),
-        SD_BUS_PROPERTY("ConnectionsActive", "u", manager_get_connections, 0, 0),
-        SD_BUS_PROPERTY("WorkerRestarts", "t", NULL, offsetof(Manager, restarts), 0),
-        SD_BUS_PROPERTY("StartedAtUSec", "t", NULL, offsetof(Manager, started_realtime_usec),
-                        SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("LastReload", "s", manager_get_last_reload, 0, 0),
+        SD_BUS_PROPERTY("RequestsTotal", "t", manager_get, 0, 0),
+        SD_BUS_PROPERTY("ConnectionsActive", "u", manager_get, 0, 0),
+        SD_BUS_PROPERTY("WorkerRestarts", "t", manager_get, 0, 0),
+        SD_BUS_PROPERTY("StartedAtUSec", "t", manager_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LastReload", "s", manager_get, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("ListWorkers", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(uusttttt)", workers), method_list_workers,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -474,7 +436,7 @@ static int bus_on_name(sd_bus_message *reply, void *userdata, sd_bus_error *erro
 
 /* Objects first, then the name, so that no caller finds the name without them.
  * The name is requested without waiting: the manager starts serving meanwhile. */
-static int bus_setup(Bus *b, Manager *m, const char **ret_step) {
+static int bus_setup(Bus *b, sd_event *e, Manager *m, const char **ret_step) {
         int r;
 
         *ret_step = "cannot connect to the system bus";
@@ -482,14 +444,14 @@ static int bus_setup(Bus *b, Manager *m, const char **ret_step) {
         if (r < 0)
                 return r;
         (void) sd_bus_set_exit_on_disconnect(b->bus, false);
-        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(b->bus, e, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
         *ret_step = "cannot watch the connection";
         r = sd_bus_add_filter(b->bus, NULL, bus_on_message, b);
         if (r < 0)
                 return r;
-        r = sd_event_add_defer(m->event, &b->release, bus_on_release, b);
+        r = sd_event_add_defer(e, &b->release, bus_on_release, b);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(b->release, SD_EVENT_OFF);
@@ -512,8 +474,9 @@ static int bus_setup(Bus *b, Manager *m, const char **ret_step) {
         return sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, bus_on_name, b);
 }
 
-Bus *bus_open(Manager *m) {
+Bus *bus_open(Manager *m, sd_event *e) {
         const char *step = NULL;
+        ManagerInfo info;
         Bus *b = calloc(1, sizeof *b);
         int r;
 
@@ -521,13 +484,14 @@ Bus *bus_open(Manager *m) {
                 log_warning("control API off: out of memory; serving goes on");
                 return NULL;
         }
+        manager_info(m, &info);
         *b = (Bus) {
                 .manager = m,
-                .state = m->state,
-                .workers = manager_workers_serving(m),
-                .workers_wanted = m->n_slots,
+                .state = info.state,
+                .workers = info.workers_serving,
+                .workers_wanted = info.workers_wanted,
         };
-        r = bus_setup(b, m, &step);
+        r = bus_setup(b, e, m, &step);
         if (r < 0) {
                 log_warning("control API off: %s: %s; serving goes on", step, strerror(-r));
                 bus_close(b);
@@ -558,26 +522,24 @@ static void bus_emit_failed(Bus *b, const char *what, int r) {
  * compared every time. */
 void bus_emit_manager_changed(Bus *b) {
         const char *changed[4];
+        ManagerInfo info;
         size_t n = 0;
-        unsigned workers;
-        Manager *m;
 
         if (!b || !b->bus)
                 return;
-        m = b->manager;
-        workers = manager_workers_serving(m);
-        if (m->state != b->state)
+        manager_info(b->manager, &info);
+        if (info.state != b->state)
                 changed[n++] = "State";
-        if (workers != b->workers)
+        if (info.workers_serving != b->workers)
                 changed[n++] = "Workers";
-        if (m->n_slots != b->workers_wanted)
+        if (info.workers_wanted != b->workers_wanted)
                 changed[n++] = "WorkersWanted";
         changed[n] = NULL;
         if (n == 0)
                 return;
-        b->state = m->state;
-        b->workers = workers;
-        b->workers_wanted = m->n_slots;
+        b->state = info.state;
+        b->workers = info.workers_serving;
+        b->workers_wanted = info.workers_wanted;
         bus_emit_failed(b, "a property change",
                         sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE,
                                                             (char **) changed));
@@ -590,7 +552,7 @@ void bus_emit_worker_started(Bus *b, unsigned id, pid_t pid) {
 
         if (!b || !b->bus)
                 return;
-        if (slot_children(b->manager, id - 1, pid) == 0) {
+        if (manager_worker_processes(b->manager, id, pid) == 0) {
                 worker_path(id, path, sizeof path);
                 bus_emit_failed(b, "a new worker object", sd_bus_emit_object_added(b->bus, path));
         }
@@ -610,7 +572,7 @@ void bus_emit_worker_exited(Bus *b, unsigned id, pid_t pid, const char *reason, 
                         sd_bus_emit_signal(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE, "WorkerExited",
                                            "uusi", (uint32_t) id, (uint32_t) pid, reason,
                                            (int32_t) status));
-        if (slot_children(b->manager, id - 1, pid) == 0) {
+        if (manager_worker_processes(b->manager, id, pid) == 0) {
                 worker_path(id, path, sizeof path);
                 bus_emit_failed(b, "a worker object's removal",
                                 sd_bus_emit_object_removed(b->bus, path));

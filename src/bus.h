@@ -4,13 +4,14 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 typedef struct Bus Bus;
 typedef struct Manager Manager;
 
 /* Connects, registers the objects and takes the name. Returns NULL, after
  * logging once why, when the control API cannot be offered. */
-Bus *bus_open(Manager *m);
+Bus *bus_open(Manager *m, sd_event *e);
 void bus_close(Bus *b);
 
 /* Announces whichever of State, Workers and WorkersWanted changed since the

@@ -2,6 +2,7 @@
 #include "ipc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -94,4 +95,10 @@ int ipc_recv(int fd, IpcMessage *ret) {
                 return 0;
         int r = ipc_decode(buf, (size_t) n, ret);
         return r < 0 ? r : 1;
+}
+
+bool ipc_peer_closed(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP));
 }

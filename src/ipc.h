@@ -3,6 +3,7 @@
  * Every payload is checked for its exact size before use. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,7 +11,6 @@ typedef enum IpcType {
         IPC_READY = 1,     /* worker -> manager: serving */
         IPC_HEARTBEAT = 2, /* worker -> manager: alive, with counters */
         IPC_DRAIN = 3,     /* manager -> worker: stop accepting, finish, exit */
-        _IPC_TYPE_MAX,
 } IpcType;
 
 typedef struct IpcHeader {
@@ -24,12 +24,10 @@ typedef struct IpcReady {
         uint32_t listeners;
 } IpcReady;
 
+/* Alive. The counters are in the scoreboard, where the manager reads them
+ * whenever it likes; only what the worker must measure itself comes here. */
 typedef struct IpcHeartbeat {
-        uint64_t requests;   /* completed since the worker started */
-        uint64_t bytes_sent; /* approximate */
         uint64_t rss_bytes;
-        uint32_t connections; /* open right now */
-        uint32_t draining;
 } IpcHeartbeat;
 
 typedef struct IpcDrain {
@@ -66,5 +64,11 @@ int ipc_send(int fd, uint16_t type, uint32_t worker_id, const void *payload, siz
  * -EAGAIN when nothing is pending, or a decode error. An oversized datagram
  * is detected with MSG_TRUNC and reported as -EMSGSIZE. */
 int ipc_recv(int fd, IpcMessage *ret);
+
+/* After ipc_recv() answered 0, whether that was the end of the stream (the
+ * peer is gone) rather than an empty datagram: recv() says 0 for both. The
+ * end of a stream lasts, so a fresh look tells them apart, whatever epoll
+ * reported before the read. */
+bool ipc_peer_closed(int fd);
 
 const char *ipc_type_name(uint16_t type);

@@ -1,7 +1,9 @@
 /* A worker: MHD in external epoll mode inside an sd-event loop, plus the IPC
- * channel. It reports READY once serving, a heartbeat with its counters every
- * interval, drains on IPC_DRAIN or SIGTERM, and exits when the manager's end of
- * the channel closes, so no worker outlives its manager. */
+ * channel. It reports READY once serving and a heartbeat every interval,
+ * keeps its counters in the scoreboard, drains on IPC_DRAIN or SIGTERM, and
+ * exits when the manager's end of the channel closes, so no worker outlives
+ * its manager. A worker that cannot do its job exits non-zero, to be
+ * replaced. */
 #include "worker.h"
 
 #include <errno.h>
@@ -18,6 +20,8 @@
 #include "ipc.h"
 #include "log.h"
 #include "macro.h"
+#include "scoreboard.h"
+#include "signals.h"
 
 /* MHD deadlines further away than this are idle timeouts, which may fire
  * up to MHD_TIMER_ACCURACY_USEC late. */
@@ -28,6 +32,7 @@ typedef struct Worker {
         const Config *config;
         unsigned id;
         int ipc_fd;
+        ScoreCounters *counters; /* its scoreboard entry */
         sd_event *event;
         HttpServer *http;
         sd_event_source *mhd_timer;
@@ -48,15 +53,22 @@ static uint64_t rss_bytes(void) {
         return ok ? resident * (uint64_t) sysconf(_SC_PAGESIZE) : 0;
 }
 
-static int worker_send_heartbeat(Worker *w) {
+/* Copies the HTTP counters to the scoreboard. */
+static void worker_publish(Worker *w) {
         HttpStats st = http_server_stats(w->http);
-        IpcHeartbeat hb = {
-                .requests = st.requests,
-                .bytes_sent = st.bytes_sent,
-                .rss_bytes = rss_bytes(),
-                .connections = st.connections,
-                .draining = http_server_draining(w->http),
-        };
+        ScoreCounters *c = w->counters;
+
+        __atomic_store_n(&c->requests, st.requests, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->bytes_sent, st.bytes_sent, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->stalled_closed, st.stalled_closed, __ATOMIC_RELAXED);
+        score_set32(&c->connections, st.connections);
+        score_set32(&c->draining, http_server_draining(w->http));
+}
+
+static int worker_send_heartbeat(Worker *w) {
+        IpcHeartbeat hb = { .rss_bytes = rss_bytes() };
+
+        worker_publish(w);
         return ipc_send(w->ipc_fd, IPC_HEARTBEAT, w->id, &hb, sizeof hb);
 }
 
@@ -64,14 +76,21 @@ static void worker_exit(Worker *w, int status) {
         if (w->exiting)
                 return;
         w->exiting = true;
+        worker_publish(w);
         sd_event_exit(w->event, status);
+}
+
+/* Serving can no longer go on as it should: exit, to be replaced. */
+static int worker_fail(Worker *w, const char *what, int r) {
+        log_error("%s: %s, exiting", what, strerror(-r));
+        worker_exit(w, EXIT_FAILURE);
+        return 0;
 }
 
 /* A draining worker leaves as soon as its last connection is gone. */
 static void worker_check_drained(Worker *w) {
         if (!http_server_draining(w->http) || http_server_stats(w->http).connections > 0)
                 return;
-        (void) worker_send_heartbeat(w); /* final counters */
         log_info("drained, exiting");
         worker_exit(w, EXIT_SUCCESS);
 }
@@ -111,6 +130,7 @@ static void worker_trim_memory(Worker *w, bool idle_only) {
 static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Worker *w = userdata;
         http_server_run_fd(w->http, fd);
+        worker_publish(w);
         worker_trim_memory(w, true);
         worker_check_drained(w);
         return 0;
@@ -119,28 +139,37 @@ static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_mhd_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
         http_server_run(w->http);
+        worker_publish(w);
         worker_trim_memory(w, true);
         worker_check_drained(w);
         return 0;
 }
 
-/* Before every wait: arm the one timer to MHD's next deadline. */
+/* Before every wait: arm the one timer to MHD's next deadline. A prepare
+ * callback that fails would have sd-event switch the MHD source off for
+ * good, so it never fails: it ends the worker instead. */
 static int on_prepare(sd_event_source *s, void *userdata) {
         Worker *w = userdata;
         uint64_t usec;
         int r;
 
         if (!http_server_timeout(w->http, &usec))
-                return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
-        /* "run again now" must not wait; idle-connection timeouts may be
-         * coalesced, which spares a timerfd update on every loop iteration */
-        r = sd_event_source_set_time_accuracy(
-                w->mhd_timer, usec < MHD_TIMER_COARSE_USEC ? 1 : MHD_TIMER_ACCURACY_USEC);
-        if (r >= 0)
-                r = sd_event_source_set_time(w->mhd_timer, now_usec(CLOCK_MONOTONIC) + usec);
+                r = sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
+        else {
+                /* "run again now" must not wait; idle-connection timeouts
+                 * may be coalesced, which spares a timerfd update on every
+                 * loop iteration */
+                r = sd_event_source_set_time_accuracy(
+                        w->mhd_timer, usec < MHD_TIMER_COARSE_USEC ? 1 : MHD_TIMER_ACCURACY_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_time(w->mhd_timer,
+                                                     now_usec(CLOCK_MONOTONIC) + usec);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_ONESHOT);
+        }
         if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_ONESHOT);
+                return worker_fail(w, "cannot arm the HTTP timer", r);
+        return 0;
 }
 
 static int on_drain_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -148,7 +177,6 @@ static int on_drain_deadline(sd_event_source *s, uint64_t usec, void *userdata) 
         unsigned open = http_server_stats(w->http).connections;
 
         log_warning("drain timeout reached with %u connection(s) open, exiting", open);
-        (void) worker_send_heartbeat(w);
         worker_exit(w, open > 0 ? WORKER_EXIT_DRAIN_CUT : EXIT_SUCCESS);
         return 0;
 }
@@ -189,10 +217,8 @@ static int on_ipc(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                 switch (m.hdr.type) {
                 case IPC_DRAIN:
                         r = worker_drain(w, m.drain.timeout_usec);
-                        if (r < 0) {
-                                log_error("cannot start draining: %s", strerror(-r));
-                                worker_exit(w, EXIT_FAILURE);
-                        }
+                        if (r < 0)
+                                return worker_fail(w, "cannot start draining", r);
                         break;
                 default:
                         log_error("unexpected %s message from manager, exiting",
@@ -217,7 +243,9 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         r = sd_event_source_set_time(s, usec + w->config->heartbeat_interval_usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ON);
-        return r;
+        if (r < 0)
+                return worker_fail(w, "cannot re-arm the heartbeat", r);
+        return 0;
 }
 
 /* Once a second: cut the connections whose request is not arriving in time. */
@@ -234,15 +262,22 @@ static int on_stall_check(sd_event_source *s, uint64_t usec, void *userdata) {
         r = sd_event_source_set_time(s, usec + STALL_CHECK_USEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ON);
-        return r;
+        if (r < 0)
+                return worker_fail(w, "cannot re-arm the stall check", r);
+        return 0;
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Worker *w = userdata;
-        return worker_drain(w, w->config->drain_timeout_usec);
+        int r = worker_drain(w, w->config->drain_timeout_usec);
+
+        if (r < 0)
+                return worker_fail(w, "cannot start draining", r);
+        return 0;
 }
 
 static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
+        static const int watched[] = { SIGTERM };
         sigset_t mask;
         int r;
 
@@ -253,8 +288,10 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN); /* required for MHD to use sendfile */
-        signal(SIGINT, SIG_IGN);  /* Ctrl-C reaches the manager, which drains us */
+        /* SIGPIPE ignored is what lets MHD use sendfile; Ctrl-C's SIGINT
+         * reaches the manager too, which drains us; a stray SIGUSR1 or
+         * SIGHUP must not end a worker mid-request */
+        signals_ignore_stray(watched, ELEMENTSOF(watched));
         r = sd_event_add_signal(w->event, NULL, SIGTERM, on_sigterm, w);
         if (r < 0)
                 return log_error("cannot watch SIGTERM: %s", strerror(-r)), r;
@@ -296,18 +333,26 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
         return 0;
 }
 
-int worker_main(const Config *c, unsigned id, int ipc_fd, const int *listen_fds, size_t n_fds) {
-        Worker w = { .config = c, .id = id, .ipc_fd = ipc_fd };
+int worker_main(const WorkerSetup *setup) {
+        Worker w = {
+                .config = setup->config,
+                .id = setup->id,
+                .ipc_fd = setup->ipc_fd,
+                .counters = scoreboard_counters(setup->scoreboard, setup->score_index),
+        };
         char tag[32];
         int r;
 
-        snprintf(tag, sizeof tag, "worker %u", id);
-        log_setup(tag, c->log_level);
+        snprintf(tag, sizeof tag, "worker %u", w.id);
+        log_setup(tag, w.config->log_level);
+        if (!w.counters)
+                return EXIT_FAILURE;
 
-        r = worker_setup(&w, listen_fds, n_fds);
+        r = worker_setup(&w, setup->listen_fds, setup->n_listen_fds);
         if (r >= 0) {
-                IpcReady ready = { .pid = (uint32_t) getpid(), .listeners = (uint32_t) n_fds };
-                r = ipc_send(ipc_fd, IPC_READY, id, &ready, sizeof ready);
+                IpcReady ready = { .pid = (uint32_t) getpid(),
+                                   .listeners = (uint32_t) setup->n_listen_fds };
+                r = ipc_send(w.ipc_fd, IPC_READY, w.id, &ready, sizeof ready);
                 if (r < 0)
                         log_error("cannot tell the manager we are ready: %s", strerror(-r));
         }

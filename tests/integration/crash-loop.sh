@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# When every worker slot keeps crashing (here: the document root is gone, so
-# no new worker can start), the manager gives up and exits non-zero, so that
-# systemd's Restart= can take over.
+# When every worker slot keeps failing to start (here: the document root is
+# gone, so no new worker can open it), the manager gives up after exactly
+# crash-loop-limit failed starts in a row per slot, and exits non-zero, so
+# that systemd's Restart= can take over. Workers that served and were then
+# killed do not count as failed starts.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -18,15 +20,24 @@ mapfile -t pids < <(worker_pids)
 kill -KILL "${pids[@]}"
 if wait_exit "$CD_PID" 15; then
         elapsed=$(($(now_ms) - t0))
-        check_ge "manager exits non-zero (got $EXIT_STATUS)" 1 "$EXIT_STATUS"
+        check_eq "manager exits 1" 1 "$EXIT_STATUS"
         check_le "manager gave up within 5000 ms (took $elapsed ms)" 5000 "$elapsed"
 else
         fail "manager still running 15 s after its root went away and its workers were killed"
 fi
+for id in 1 2; do
+        check_cmd "worker $id: the kill of the serving worker is logged as such" \
+                log_has "worker $id pid [0-9]+ killed by signal KILL after serving"
+        starts=$(grep -cE "worker $id pid [0-9]+ exited with status 1 before it was ready" "$LOG" || true)
+        check_eq "worker $id: exactly 3 failed starts before giving up" 3 "$starts"
+        check_cmd "worker $id: the third is counted as the third in a row" \
+                log_has "worker $id pid [0-9]+ exited with status 1 before it was ready: 3 failed starts? in a row"
+done
 check_cmd "log says workers failed to start" log_has 'cannot start HTTP .* with root'
-check_cmd "log says backing off" log_has 'crashed [0-9]+ times in a row, restarting it in'
-check_cmd "log says every worker is crash-looping" log_has 'all 2 workers are crash-looping'
-check_cmd "STATUS said degraded while backing off" notified '^STATUS=.*degraded: worker [0-9]+ crash-looping'
+check_cmd "log says it backs off" log_has 'failed starts? in a row, retrying in 0\.[12]s'
+check_cmd "log says why it gives up" log_has 'giving up: every worker failed to start 3 times in a row'
+check_cmd "STATUS said which case it was" \
+        notified '^STATUS=.*degraded: worker [0-9]+ failed to start, [0-9]+ times? in a row'
 check_cmd "STOPPING=1 sent before exiting" notified '^STOPPING=1$'
 check_eq "site no longer answers" 000 "$(http_code "http://127.0.0.1:$PORT/" --max-time 2)"
 check_eq "no clusterd process left" "" "$(our_processes)"

@@ -46,7 +46,7 @@ cases=(
         "unknown type:63000000$(printf '%08x' 0)"
         "empty datagram:"
         "length disagreeing with size:0200ff0001000000"
-        "a heartbeat claiming worker 99:0200200063000000$(printf '0%.0s' {1..64})"
+        "a heartbeat claiming worker 99:0200080063000000$(printf '0%.0s' {1..16})"
 )
 for c in "${cases[@]}"; do
         name=${c%%:*} bytes=${c#*:}
@@ -73,7 +73,7 @@ done
 # so the replacements above came from the malformed bytes alone
 victim=$(worker_pids | head -n 1)
 id=$(grep -oE "worker [0-9]+ pid $victim started" "$LOG" | awk '{ print $2 }')
-inject "$victim" "02002000$(printf '%02x000000' "$id")$(printf '0%.0s' {1..64})" ||
+inject "$victim" "02000800$(printf '%02x000000' "$id")$(printf '0%.0s' {1..16})" ||
         die "control: could not inject into worker $victim"
 sleep 2
 check_cmd "control: a valid heartbeat from worker $id left it in place" \

@@ -1,0 +1,262 @@
+/* A worker process, from the manager's side: fork, the channel, the exit,
+ * drain and kill, and the heartbeat check, each by the settings the process
+ * was started with. */
+#include "child.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "macro.h"
+#include "signals.h"
+#include "worker.h"
+
+/* A draining worker leaves by itself at its drain-timeout; this much later
+ * the manager stops waiting for it. */
+#define DRAIN_GRACE_USEC (2 * USEC_PER_SEC)
+
+const char *child_state_name(ChildState s) {
+        static const char *const names[] = {
+                [CHILD_STARTING] = "starting",
+                [CHILD_SERVING] = "serving",
+                [CHILD_DRAINING] = "draining",
+        };
+        return names[s];
+}
+
+/* Closes every fd from 3 up except the sorted list keep[]. */
+static void close_all_but(int *keep, size_t n_keep) {
+        int lowest = 3;
+
+        for (size_t i = 1; i < n_keep; i++)
+                for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        for (size_t i = 0; i < n_keep; i++) {
+                if (keep[i] > lowest)
+                        close_range((unsigned) lowest, (unsigned) keep[i] - 1, 0);
+                lowest = keep[i] + 1;
+        }
+        close_range((unsigned) lowest, ~0U, 0);
+}
+
+/* In the forked child: leave only what a worker needs, then run it. */
+static _Noreturn void child_run(const ChildSpawn *p, int ipc_fd) {
+        int keep[LISTEN_MAX_PER_WORKER + 1];
+        size_t n_keep = 0;
+
+        /* the manager's mask and dispositions must not leak into workers */
+        signals_reset();
+        /* the bus, other workers' channels, sd-event's fds */
+        keep[n_keep++] = ipc_fd;
+        for (size_t i = 0; i < p->n_listen_fds; i++)
+                keep[n_keep++] = p->listen_fds[i];
+        close_all_but(keep, n_keep);
+
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDNAMES");
+        _exit(worker_main(&(WorkerSetup) {
+                .config = &p->settings->config,
+                .id = p->id,
+                .ipc_fd = ipc_fd,
+                .listen_fds = p->listen_fds,
+                .n_listen_fds = p->n_listen_fds,
+                .scoreboard = p->scoreboard,
+                .score_index = p->score_index,
+        }));
+}
+
+static void child_on_ready(Child *c, const IpcReady *ready) {
+        if (c->state != CHILD_STARTING)
+                return;
+        c->state = CHILD_SERVING;
+        c->ready_usec = now_usec(CLOCK_MONOTONIC);
+        log_info("worker %u pid %d ready on %u socket(s)", c->id, (int) c->pid, ready->listeners);
+        c->events->ready(c, c->userdata);
+}
+
+/* Whatever a child sends that is not a well-formed, expected message closes
+ * its channel: it is then killed and replaced like any failed worker. */
+static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Child *c = userdata;
+        IpcMessage msg;
+        int r;
+
+        for (;;) {
+                r = ipc_recv(fd, &msg);
+                if (r == -EAGAIN)
+                        return 0;
+                if (r <= 0)
+                        break;
+                if (msg.hdr.worker_id != c->id) {
+                        r = -EPROTO;
+                        break;
+                }
+                c->last_seen_usec = now_usec(CLOCK_MONOTONIC);
+                if (msg.hdr.type == IPC_READY)
+                        child_on_ready(c, &msg.ready);
+                else if (msg.hdr.type == IPC_HEARTBEAT)
+                        c->rss_bytes = msg.heartbeat.rss_bytes;
+                else {
+                        r = -EPROTO;
+                        break;
+                }
+        }
+        if (r == 0 && !ipc_peer_closed(fd))
+                r = -EBADMSG; /* an empty datagram: no message is empty */
+        if (r == -ECONNRESET)
+                r = 0; /* the worker went away with messages unread */
+        sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (r == 0)
+                /* the worker exited or is exiting: its exit decides what
+                 * happens next; one that lingers is caught as hung */
+                return 0;
+        log_error("worker %u pid %d: %s on its channel, closing it and replacing the worker", c->id,
+                  (int) c->pid,
+                  r == -EPROTO     ? "unknown or malformed message"
+                  : r == -EBADMSG  ? "truncated or empty message"
+                  : r == -EMSGSIZE ? "oversized message"
+                                   : strerror(-r));
+        child_kill(c, "protocol error");
+        return 0;
+}
+
+static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Child *c = userdata;
+
+        /* the exit can overtake the worker's last heartbeat */
+        if (!c->kill_reason || strcmp(c->kill_reason, "protocol error") != 0) {
+                IpcMessage msg;
+                while (ipc_recv(c->fd, &msg) > 0)
+                        if (msg.hdr.type == IPC_HEARTBEAT && msg.hdr.worker_id == c->id)
+                                c->rss_bytes = msg.heartbeat.rss_bytes;
+        }
+        c->events->exited(c, si, c->userdata);
+        return 0;
+}
+
+int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, void *userdata,
+                Child **ret) {
+        _cleanup_free_ Child *c = NULL;
+        int sv[2], r;
+        pid_t pid;
+
+        if (p->n_listen_fds == 0 || p->n_listen_fds > LISTEN_MAX_PER_WORKER)
+                return -EINVAL;
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid < 0) {
+                r = negative_errno();
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child_run(p, sv[1]);
+        }
+        close(sv[1]);
+        *c = (Child) {
+                .id = p->id,
+                .serial = p->serial,
+                .pid = pid,
+                .fd = sv[0],
+                .state = CHILD_STARTING,
+                .settings = config_ref(p->settings),
+                .started_usec = now_usec(CLOCK_MONOTONIC),
+                .started_realtime_usec = now_usec(CLOCK_REALTIME),
+                .score_index = p->score_index,
+                .n_listen_fds = p->n_listen_fds,
+                .events = events,
+                .userdata = userdata,
+        };
+        c->last_seen_usec = c->started_usec;
+        memcpy(c->listen_fds, p->listen_fds, p->n_listen_fds * sizeof *p->listen_fds);
+        r = sd_event_add_io(e, &c->io_source, c->fd, EPOLLIN, child_on_io, c);
+        if (r >= 0)
+                r = sd_event_add_child(e, &c->exit_source, pid, WEXITED, child_on_exit, c);
+        if (r < 0) {
+                kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                child_free(TAKE_PTR(c));
+                return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void child_kill(Child *c, const char *reason) {
+        if (!c->kill_reason)
+                c->kill_reason = reason;
+        (void) kill(c->pid, SIGKILL);
+}
+
+void child_drain(Child *c) {
+        IpcDrain d = { .timeout_usec = c->settings->config.drain_timeout_usec };
+        int r;
+
+        if (c->state == CHILD_DRAINING)
+                return;
+        c->state = CHILD_DRAINING;
+        c->drain_started_usec = now_usec(CLOCK_MONOTONIC);
+        r = ipc_send(c->fd, IPC_DRAIN, c->id, &d, sizeof d);
+        if (r == -EPIPE || r == -ECONNRESET)
+                return; /* already exiting: its exit handler takes over */
+        if (r < 0) {
+                log_warning("worker %u pid %d: cannot send the drain order (%s), killing it", c->id,
+                            (int) c->pid, strerror(-r));
+                child_kill(c, "unreachable");
+        }
+}
+
+const char *child_overdue(const Child *c, uint64_t now) {
+        const Config *s = &c->settings->config;
+
+        if (c->kill_reason)
+                return NULL; /* killed already */
+        if (now - c->last_seen_usec > s->heartbeat_timeout_usec)
+                return "hung";
+        if (c->state == CHILD_DRAINING &&
+            now - c->drain_started_usec > s->drain_timeout_usec + DRAIN_GRACE_USEC)
+                return "drain timeout";
+        return NULL;
+}
+
+void child_describe_exit(const siginfo_t *si, char *buf, size_t size, int *ret_status) {
+        if (si->si_code == CLD_EXITED) {
+                snprintf(buf, size, "exited with status %d", si->si_status);
+                *ret_status = si->si_status;
+        } else {
+                snprintf(buf, size, "killed by signal %s%s", sigabbrev_np(si->si_status) ?: "?",
+                         si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+                *ret_status = 128 + si->si_status;
+        }
+}
+
+Child *child_free(Child *c) {
+        if (!c)
+                return NULL;
+        sd_event_source_disable_unref(c->io_source);
+        sd_event_source_disable_unref(c->exit_source);
+        if (c->fd >= 0)
+                close(c->fd);
+        config_unref(c->settings);
+        free(c);
+        return NULL;
+}

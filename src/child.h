@@ -1,0 +1,88 @@
+/* One worker process as the manager sees it: spawned with its settings,
+ * watched over its channel and by its exit, told to drain, or killed. The
+ * owner (the manager) hears of it becoming ready and of its exit through
+ * callbacks, and decides everything else. */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "listen.h"
+#include "scoreboard.h"
+
+typedef enum ChildState {
+        CHILD_STARTING, /* forked, not yet serving */
+        CHILD_SERVING,
+        CHILD_DRAINING, /* told to finish and exit */
+} ChildState;
+
+typedef struct Child Child;
+
+typedef struct ChildEvents {
+        void (*ready)(Child *c, void *userdata);
+        /* the process is gone; the owner unlinks and frees c */
+        void (*exited)(Child *c, const siginfo_t *si, void *userdata);
+} ChildEvents;
+
+struct Child {
+        unsigned id;     /* its slot's worker id */
+        uint64_t serial; /* spawn order, unique in the manager's life */
+        pid_t pid;
+        ChildState state;
+        ConfigRef *settings; /* what it was started with, and is held to */
+        int fd;              /* the manager's end of its channel */
+        sd_event_source *io_source, *exit_source;
+        uint64_t started_usec; /* CLOCK_MONOTONIC */
+        uint64_t started_realtime_usec;
+        uint64_t ready_usec;
+        uint64_t last_seen_usec;
+        uint64_t drain_started_usec;
+        uint64_t rss_bytes; /* from its last heartbeat */
+        unsigned score_index;
+        int listen_fds[LISTEN_MAX_PER_WORKER];
+        size_t n_listen_fds;
+        const char *kill_reason; /* set when the manager killed it */
+        const ChildEvents *events;
+        void *userdata;
+        Child *next; /* the manager's list */
+};
+
+/* What a new worker process gets. */
+typedef struct ChildSpawn {
+        unsigned id;
+        uint64_t serial;
+        ConfigRef *settings; /* the child takes a reference */
+        const int *listen_fds;
+        size_t n_listen_fds;
+        Scoreboard *scoreboard;
+        unsigned score_index;
+} ChildSpawn;
+
+/* Forks the worker and watches it. Logs nothing: the caller says what
+ * failed. The scoreboard entry is the caller's until the child exists. */
+int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, void *userdata,
+                Child **ret);
+
+/* Tells it to stop accepting, finish what it serves and exit, within its own
+ * drain-timeout. */
+void child_drain(Child *c);
+
+void child_kill(Child *c, const char *reason);
+
+/* Why the child should be killed now, by the settings it was started with,
+ * or NULL: silent for longer than its heartbeat-timeout (hung), or still
+ * there well after its drain-timeout. */
+const char *child_overdue(const Child *c, uint64_t now);
+
+/* "exited with status 1", "killed by signal KILL"; *ret_status is the exit
+ * status, or 128 + the signal. */
+void child_describe_exit(const siginfo_t *si, char *buf, size_t size, int *ret_status);
+
+Child *child_free(Child *c);
+
+const char *child_state_name(ChildState s);
