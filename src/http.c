@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conditional.h"
+#include "conn.h"
 #include "filecache.h"
 #include "listen.h"
 #include "log.h"
@@ -40,17 +41,6 @@ typedef enum Canned {
         CANNED_SERVER_ERROR,
         _CANNED_MAX,
 } Canned;
-
-typedef struct Conn {
-        struct MHD_Connection *mhd;
-        bool uncork;    /* listed in HttpServer.uncork */
-        bool answering; /* its request was read whole: the answer is queued or going out */
-        bool cut;       /* shut down by http_server_cut_stalled() */
-        /* CLOCK_MONOTONIC usec: accepted, its last request ended, or the
-         * request line of the next one came in */
-        uint64_t waiting_since;
-        struct Conn *prev, *next;
-} Conn;
 
 /* MHD 0.9.75 sends a file in pieces of this size and sets TCP_CORK on the
  * socket when a file takes more than one. See uncork_pending(). */
@@ -76,7 +66,7 @@ struct HttpServer {
         char *root_path; /* the root as /proc names it, for dotfile symlinks; NULL: unknown */
         uint64_t request_timeout_usec; /* see http_server_cut_stalled() */
         HttpStats stats;
-        Conn *conns;
+        ConnList conns;
         Conn *uncork[UNCORK_MAX];
         size_t n_uncork;
         struct MHD_Response *canned[2][_CANNED_MAX];
@@ -254,8 +244,6 @@ static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool h
         return MHD_NO; /* MHD closes the connection */
 }
 
-static Conn *conn_of(struct MHD_Connection *c);
-
 /* MHD 0.9.75 stores a record of each query argument at the end of the pool
  * as soon as the request line is in. When they do not fit, it neither
  * answers nor closes: 480 arguments ("?a0&a1&...") hung the connection until
@@ -271,12 +259,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         const union MHD_ConnectionInfo *ci;
         size_t len = strlen(uri), args = 1, budget = s->pool_size / 2;
         const char *query;
-        Conn *conn = conn_of(c);
 
         /* the rest of the request gets a full connection-timeout of its own:
          * a request begun late in an idle spell is not cut half-way */
-        if (conn)
-                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
+        conn_request_started(conn_get(c), now_usec(CLOCK_MONOTONIC));
 
         /* an argument takes at least two bytes ("a&") */
         if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= budget)
@@ -331,12 +317,6 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         return queue_once(s, c, MHD_HTTP_MOVED_PERMANENTLY, r);
 }
 
-static Conn *conn_of(struct MHD_Connection *c) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        return ci ? ci->socket_context : NULL;
-}
-
 /* TCP_CORK holds back every partly filled segment until the cork comes off.
  * Over loopback, with 64 KiB segments, that made 1 MiB downloads slow:
  * alternating wrk -c16 rounds gave a median of 1,681 requests/s corked and
@@ -350,7 +330,7 @@ static void uncork_later(HttpServer *s, struct MHD_Connection *c, uint64_t size)
 
         if (size <= MHD_SENDFILE_PIECE || s->n_uncork >= UNCORK_MAX)
                 return;
-        conn = conn_of(c);
+        conn = conn_get(c);
         if (!conn || conn->uncork)
                 return;
         conn->uncork = true;
@@ -712,9 +692,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         return refuse_headers_too_large(c,
                                                         strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (!allowed && refuse_before_body(c, version)) {
-                        Conn *conn = conn_of(c);
-                        if (conn)
-                                conn->answering = true;
+                        conn_answering(conn_get(c));
                         return queue_canned(s, c, CANNED_NOT_ALLOWED);
                 }
                 *req_cls = s; /* any non-NULL marker: the next call queues */
@@ -724,9 +702,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *upload_data_size = 0; /* a body is never used; discard it */
                 return MHD_YES;
         }
-        Conn *conn = conn_of(c);
-        if (conn) /* from here on, the stall check leaves the connection alone */
-                conn->answering = true;
+        conn_answering(conn_get(c)); /* from here on, the stall cut leaves it alone */
 
         if (!allowed)
                 return queue_canned(s, c, CANNED_NOT_ALLOWED);
@@ -740,17 +716,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
         HttpServer *s = cls;
-        Conn *conn = conn_of(c);
+        Conn *conn = conn_get(c);
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 s->stats.requests++;
-        if (conn) {
-                conn->answering = false;
-                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
-                /* while draining, an idle connection should not linger */
-                if (s->draining)
-                        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
-        }
+        if (conn)
+                conn_request_done(conn, now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -760,18 +731,10 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 s->stats.connections++;
-                conn = calloc(1, sizeof *conn);
-                if (!conn)
-                        return; /* counted anyway; only the drain shortcut is lost */
-                conn->mhd = c;
-                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
-                conn->next = s->conns;
-                if (s->conns)
-                        s->conns->prev = conn;
-                s->conns = conn;
-                *socket_context = conn;
-                if (s->draining)
-                        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+                /* without memory for a Conn the connection is counted all
+                 * the same, but neither cut when stalled nor hurried in a drain */
+                if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0)
+                        *socket_context = conn;
                 return;
         }
         s->stats.connections--;
@@ -780,13 +743,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 return;
         if (conn->uncork)
                 uncork_forget(s, conn);
-        if (conn->prev)
-                conn->prev->next = conn->next;
-        else
-                s->conns = conn->next;
-        if (conn->next)
-                conn->next->prev = conn->prev;
-        free(conn);
+        conn_remove(&s->conns, conn);
         *socket_context = NULL;
 }
 
@@ -939,25 +896,9 @@ void http_server_run_fd(HttpServer *s, int epoll_fd) {
                 }
 }
 
-/* MHD's connection timeout counts from the last byte received, so a client
- * that sends a request a byte at a time ("slowloris") would hold its
- * connection for ever. One whose request has not arrived whole in time (see
- * http.h) is cut: the socket is shut down, and MHD closes the connection
- * when it sees that. A request being answered is never cut. */
 unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
-        unsigned cut = 0;
+        unsigned cut = conn_cut_stalled(&s->conns, now, s->request_timeout_usec);
 
-        for (Conn *conn = s->conns; conn; conn = conn->next) {
-                if (conn->answering || conn->cut ||
-                    now - conn->waiting_since < s->request_timeout_usec)
-                        continue;
-                const union MHD_ConnectionInfo *ci =
-                        MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
-                if (ci && shutdown(ci->connect_fd, SHUT_RDWR) == 0) {
-                        conn->cut = true;
-                        cut++;
-                }
-        }
         s->stats.stalled_closed += cut;
         return cut;
 }
@@ -991,9 +932,7 @@ void http_server_drain(HttpServer *s) {
          * systemd keep sharing it. This worker's copy goes away when it exits. */
         for (size_t i = 0; i < s->n_daemons; i++)
                 (void) MHD_quiesce_daemon(s->daemons[i]);
-        for (Conn *c = s->conns; c; c = c->next)
-                if (!c->answering)
-                        MHD_set_connection_option(c->mhd, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+        conn_drain_idle(&s->conns);
 }
 
 bool http_server_draining(const HttpServer *s) {
