@@ -1,6 +1,5 @@
 /* Request handling: static files beneath the root, /healthz and /metrics.
- * Responses are queued on the handler's second call, because MHD 0.9.75 closes
- * keep-alive connections whose response was queued on the first. */
+ * Responses are queued on the handler's second call: see mhd-0.9.75.h. */
 #include "http.h"
 
 #include <errno.h>
@@ -23,6 +22,7 @@
 #include "listen.h"
 #include "log.h"
 #include "macro.h"
+#include "mhd-0.9.75.h"
 #include "mime.h"
 #include "path.h"
 #include "range.h"
@@ -41,11 +41,6 @@ typedef enum Canned {
         CANNED_SERVER_ERROR,
         _CANNED_MAX,
 } Canned;
-
-/* MHD 0.9.75 sends a file in pieces of this size and sets TCP_CORK on the
- * socket when a file takes more than one. See uncork_pending(). */
-#define MHD_SENDFILE_PIECE (128u * 1024u)
-#define UNCORK_MAX 64
 
 /* Room for the query string kept by a directory redirect. */
 #define LOCATION_QUERY_MAX 2048
@@ -67,8 +62,7 @@ struct HttpServer {
         uint64_t request_timeout_usec; /* see http_server_cut_stalled() */
         HttpStats stats;
         ConnList conns;
-        Conn *uncork[UNCORK_MAX];
-        size_t n_uncork;
+        MhdUncork uncork;
         struct MHD_Response *canned[2][_CANNED_MAX];
 };
 
@@ -179,106 +173,14 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const c
         return q->r >= 0 ? MHD_YES : MHD_NO;
 }
 
-/* MHD 0.9.75 keeps a request's headers, and a record of each header, cookie
- * and query argument, in the connection's pool of connection-memory bytes,
- * and builds the answer's header in what is left. Headers that fit with too
- * little room to spare made it close the connection without a word: with the
- * 32 KiB default, a header value of 32,264 to 32,496 bytes got no answer at
- * all, while a longer one got MHD's own 431. */
-#define MHD_VALUE_RECORD 64u /* one record, as the pool aligns it */
-#define ANSWER_ROOM 1024u    /* room for any answer's header but a redirect's */
-
-/* Whether the pool has `answer` bytes left beside the request's headers. A
- * header line, cookie or argument takes at least two bytes, so small headers
- * need no counting: the hot path costs one call. */
-static bool request_leaves_room(const HttpServer *s, struct MHD_Connection *c, size_t answer) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-        const char *cookie;
-        size_t used;
-
-        if (!ci)
-                return true;
-        used = ci->header_size;
-        if (used * (2 + MHD_VALUE_RECORD / 2) + answer <= s->pool_size)
-                return true;
-        used += MHD_VALUE_RECORD *
-                (size_t) MHD_get_connection_values(
-                        c, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, NULL, NULL);
-        cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-        if (cookie)
-                used += strlen(cookie) + MHD_VALUE_RECORD; /* MHD's copy, rounded up */
-        return used + answer <= s->pool_size;
-}
-
-/* An answer MHD has no room to build, written to the socket directly: a
- * status code and its reason, and `body` (NULL: none), which a HEAD answer
- * only announces. The socket is not waited for: should an earlier answer
- * still fill its send buffer (a client that pipelines and does not read),
- * this one is cut or lost, and the connection closes all the same. */
-static void send_raw_error(struct MHD_Connection *c, const char *status, const char *body,
-                           bool head) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char date[COND_DATE_MAX], buf[512];
-        int n;
-
-        if (!ci || cond_format_date(time(NULL), date, sizeof date) < 0)
-                return;
-        n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %s\r\n"
-                     "Date: %s\r\n"
-                     "Connection: close\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n"
-                     "\r\n"
-                     "%s",
-                     status, date, body ? strlen(body) : 0, body && !head ? body : "");
-        if (n > 0 && (size_t) n < sizeof buf)
-                (void) send(ci->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool head) {
-        send_raw_error(c, "431 Request Header Fields Too Large",
-                       "431 Request Header Fields Too Large\n", head);
-        return MHD_NO; /* MHD closes the connection */
-}
-
-/* MHD 0.9.75 stores a record of each query argument at the end of the pool
- * as soon as the request line is in. When they do not fit, it neither
- * answers nor closes: 480 arguments ("?a0&a1&...") hung the connection until
- * its timeout. When they fit but take more than half the pool, headers that
- * follow could hang it the same way (150 arguments and a 6 KiB header, with
- * a 16 KiB pool). MHD hands the raw request line to this callback before it
- * stores anything, so one heavier than half the pool is answered with 414
- * here, and the socket shut down so that MHD closes the connection at its
- * next read. The method is not known here: the 414 has no body, which suits
- * GET and HEAD alike. */
+/* The request line is in: MHD hands it over raw, before it parses the rest. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         const HttpServer *s = cls;
-        const union MHD_ConnectionInfo *ci;
-        size_t len = strlen(uri), args = 1, budget = s->pool_size / 2;
-        const char *query;
 
         /* the rest of the request gets a full connection-timeout of its own:
          * a request begun late in an idle spell is not cut half-way */
         conn_request_started(conn_get(c), now_usec(CLOCK_MONOTONIC));
-
-        /* an argument takes at least two bytes ("a&") */
-        if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= budget)
-                return NULL;
-        query = strchr(uri, '?');
-        if (query)
-                for (const char *p = query + 1; *p; p++)
-                        args += *p == '&';
-        else
-                args = 0;
-        if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= budget)
-                return NULL;
-        send_raw_error(c, "414 URI Too Long", NULL, false);
-        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci)
-                (void) shutdown(ci->connect_fd, SHUT_RDWR);
+        (void) mhd_refuse_heavy_uri(c, uri, s->pool_size);
         /* NULL keeps the request's context NULL, as on_request() expects.
          * Registering this callback also makes MHD call on_completed() for
          * requests it drops after their request line: harmless there. */
@@ -306,8 +208,8 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
         if (q.r < 0)
                 location[path_len] = '\0';
-        if (!request_leaves_room(s, c, ANSWER_ROOM + strlen(location)))
-                return refuse_headers_too_large(c, !with_body);
+        if (!mhd_room_for_answer(c, s->pool_size, strlen(location)))
+                return mhd_refuse_headers_too_large(c, !with_body);
 
         r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
         if (!r)
@@ -315,48 +217,6 @@ static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connectio
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         return queue_once(s, c, MHD_HTTP_MOVED_PERMANENTLY, r);
-}
-
-/* TCP_CORK holds back every partly filled segment until the cork comes off.
- * Over loopback, with 64 KiB segments, that made 1 MiB downloads slow:
- * alternating wrk -c16 rounds gave a median of 1,681 requests/s corked and
- * 1,889 uncorked, and p99 fell from 17 to 13 ms. MHD corks before the first
- * piece of a file that takes several and then believes the socket stays
- * corked, so taking the cork off once, after the run that sent the first
- * piece, leaves the rest of the file uncorked. The last piece is still
- * pushed: MHD sets TCP_NODELAY after it. */
-static void uncork_later(HttpServer *s, struct MHD_Connection *c, uint64_t size) {
-        Conn *conn;
-
-        if (size <= MHD_SENDFILE_PIECE || s->n_uncork >= UNCORK_MAX)
-                return;
-        conn = conn_get(c);
-        if (!conn || conn->uncork)
-                return;
-        conn->uncork = true;
-        s->uncork[s->n_uncork++] = conn;
-}
-
-static void uncork_pending(HttpServer *s) {
-        static const int off = 0;
-
-        for (size_t i = 0; i < s->n_uncork; i++) {
-                Conn *conn = s->uncork[i];
-                const union MHD_ConnectionInfo *ci =
-                        MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
-                if (ci)
-                        (void) setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
-                conn->uncork = false;
-        }
-        s->n_uncork = 0;
-}
-
-static void uncork_forget(HttpServer *s, Conn *conn) {
-        for (size_t i = 0; i < s->n_uncork; i++)
-                if (s->uncork[i] == conn) {
-                        s->uncork[i] = s->uncork[--s->n_uncork];
-                        return;
-                }
 }
 
 /* ETag and Last-Modified, unless the file's mtime could not be written as
@@ -368,23 +228,12 @@ static void add_validators(struct MHD_Response *r, const CondValidators *v) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, v->last_modified);
 }
 
-static ssize_t read_nothing(void *cls, uint64_t pos, char *buf, size_t max) {
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
-/* 304: the client's copy is the current one. Validators only, no body.
- * MHD 0.9.75 sends a 304 without its body but with Content-Length set to
- * the response's size, and RFC 9110 (8.6) allows only the 200's length
- * there; so the response has that size, and a reader MHD never calls.
- * (Content-Length: 0 could make an older cache truncate its copy. Clients
- * that wait for a 304's body anyway, as ab and wrk 4.1 do, stall on it:
- * RFC 9112 6.3 ends a 304 at its header, and curl, browsers and Python's
- * http.client do so.) */
+/* 304: the client's copy is the current one. Validators only, no body. */
 static enum MHD_Result queue_not_modified(HttpServer *s, struct MHD_Connection *c,
                                           const CondValidators *v) {
         struct MHD_Response *r;
 
-        r = MHD_create_response_from_callback(v->size, 4096, read_nothing, NULL, NULL);
+        r = mhd_response_not_modified(v->size);
         if (!r)
                 return MHD_NO;
         add_validators(r, v);
@@ -447,7 +296,7 @@ static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         add_validators(r, v);
-        uncork_later(s, c, (uint64_t) st->st_size);
+        mhd_uncork_later(&s->uncork, c, (uint64_t) st->st_size);
         return queue_once(s, c, MHD_HTTP_OK, r);
 }
 
@@ -470,7 +319,7 @@ static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int 
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         add_validators(r, v);
-        uncork_later(s, c, len);
+        mhd_uncork_later(&s->uncork, c, len);
         return queue_once(s, c, MHD_HTTP_PARTIAL_CONTENT, r);
 }
 
@@ -687,15 +536,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
         bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
-        if (!*req_cls) {
-                if (!request_leaves_room(s, c, ANSWER_ROOM))
-                        return refuse_headers_too_large(c,
-                                                        strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
+        if (mhd_first_call(req_cls)) {
+                if (!mhd_room_for_answer(c, s->pool_size, 0))
+                        return mhd_refuse_headers_too_large(
+                                c, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (!allowed && refuse_before_body(c, version)) {
                         conn_answering(conn_get(c));
                         return queue_canned(s, c, CANNED_NOT_ALLOWED);
                 }
-                *req_cls = s; /* any non-NULL marker: the next call queues */
+                mhd_await_second_call(req_cls, s);
                 return MHD_YES;
         }
         if (*upload_data_size) {
@@ -742,7 +591,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         if (!conn)
                 return;
         if (conn->uncork)
-                uncork_forget(s, conn);
+                mhd_uncork_forget(&s->uncork, conn);
         conn_remove(&s->conns, conn);
         *socket_context = NULL;
 }
@@ -796,9 +645,9 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         for (size_t i = 0; i < n_fds; i++) {
                 /* MHD_USE_TURBO reads a new connection at once instead of a
                  * loop round later, adds it to epoll only once it would
-                 * block, and closes without a shutdown() first: strace -c
-                 * counts 6.6 syscalls per one-request connection against
-                 * 9.9 without it (ab -c8 -n4000). */
+                 * block, and closes without a shutdown() first: fewer
+                 * syscalls per one-request connection (bench/README.md,
+                 * "Syscalls per request"). */
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
@@ -850,28 +699,18 @@ int http_server_epoll_fd(const HttpServer *s, size_t i) {
 #define RUN_AGAIN_MAX 16
 
 static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
-        /* no daemon is full while the whole worker holds fewer connections
-         * than one daemon's share: spares MHD's lookup, which takes a lock,
-         * on every run in the common case */
-        if (s->stats.connections < s->per_daemon_limit)
-                return false;
-        const union MHD_DaemonInfo *info =
-                MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        return info && info->num_connections >= s->per_daemon_limit;
+        return mhd_daemon_full(d, s->stats.connections, s->per_daemon_limit);
 }
 
-/* At its connection limit MHD takes the listening socket out of its epoll
- * set, and puts it back only at the start of a run. When a connection
- * closes during a run that began at the limit, nothing would wake the
- * worker for the connections waiting in the backlog until some other
- * event came, so such a run is followed by another. */
+/* Runs d until it has nothing more to do at once, and once more when the run
+ * freed a slot at the connection limit (see mhd_daemon_full()). */
 static void daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 bool was_full = daemon_full(s, d);
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 MHD_run(d);
-                uncork_pending(s);
+                mhd_uncork_pending(&s->uncork);
                 if (was_full && !daemon_full(s, d)) {
                         if (i + 1 == RUN_AGAIN_MAX)
                                 s->run_again = true; /* the next loop round does it */
