@@ -1,25 +1,21 @@
-/* Request handling: static files beneath the root, /healthz and /metrics.
- * Responses are queued on the handler's second call: see mhd-0.9.75.h. */
+/* The daemon plumbing of a worker: MHD daemons in external epoll mode, their
+ * run loop, timeouts, drain and counters, and the dispatch of each request to
+ * static.c or metrics.c. Answers are queued on the handler's second call: see
+ * mhd-0.9.75.h. */
 #include "http.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "answer.h"
 #include "conn.h"
 #include "listen.h"
 #include "macro.h"
+#include "metrics.h"
 #include "mhd-0.9.75.h"
 #include "static.h"
 
@@ -39,35 +35,6 @@ struct HttpServer {
         MhdUncork uncork;
         CannedSet canned;
 };
-
-static enum MHD_Result serve_metrics(HttpServer *s, const Request *rq) {
-        char body[1024];
-        struct MHD_Response *r;
-        int n = snprintf(body, sizeof body,
-                         "# TYPE clusterd_worker_requests_total counter\n"
-                         "clusterd_worker_requests_total{worker=\"%u\"} %llu\n"
-                         "# TYPE clusterd_worker_sent_bytes_total counter\n"
-                         "clusterd_worker_sent_bytes_total{worker=\"%u\"} %llu\n"
-                         "# TYPE clusterd_worker_connections gauge\n"
-                         "clusterd_worker_connections{worker=\"%u\"} %u\n"
-                         "# TYPE clusterd_worker_draining gauge\n"
-                         "clusterd_worker_draining{worker=\"%u\"} %d\n"
-                         "# TYPE clusterd_worker_stalled_closed_total counter\n"
-                         "clusterd_worker_stalled_closed_total{worker=\"%u\"} %llu\n",
-                         s->worker_id, (unsigned long long) s->stats.requests, s->worker_id,
-                         (unsigned long long) s->stats.bytes_sent, s->worker_id,
-                         s->stats.connections, s->worker_id, s->draining, s->worker_id,
-                         (unsigned long long) s->stats.stalled_closed);
-
-        if (n < 0 || (size_t) n >= sizeof body)
-                return MHD_NO;
-        r = MHD_create_response_from_buffer((size_t) n, body, MHD_RESPMEM_MUST_COPY);
-        if (!r)
-                return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        return answer_once(rq, MHD_HTTP_OK, r);
-}
 
 /* The request line is in: MHD hands it over raw, before it parses the rest. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
@@ -109,6 +76,18 @@ static Request request_make(HttpServer *s, struct MHD_Connection *c) {
         };
 }
 
+/* This worker's counters, as /metrics shows them. */
+static MetricsSample server_sample(const HttpServer *s) {
+        return (MetricsSample) {
+                .worker_id = s->worker_id,
+                .requests = s->stats.requests,
+                .bytes_sent = s->stats.bytes_sent,
+                .connections = s->stats.connections,
+                .draining = s->draining,
+                .stalled_closed = s->stats.stalled_closed,
+        };
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
@@ -139,9 +118,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!allowed)
                 return answer_canned(&rq, CANNED_NOT_ALLOWED);
         if (strcmp(url, "/healthz") == 0)
-                return answer_canned(&rq, s->draining ? CANNED_HEALTH_DRAINING : CANNED_HEALTH_OK);
-        if (strcmp(url, "/metrics") == 0)
-                return serve_metrics(s, &rq);
+                return metrics_serve_health(&rq);
+        if (strcmp(url, "/metrics") == 0) {
+                MetricsSample m = server_sample(s);
+                return metrics_serve(&rq, &m);
+        }
         ret = static_serve(s->site, &rq, url, get);
         s->stats.bytes_sent += rq.body_bytes;
         return ret;
