@@ -33,6 +33,8 @@ void conn_remove(ConnList *l, Conn *conn);
 /* The Conn kept as c's socket context; NULL when there was no memory for one. */
 Conn *conn_get(struct MHD_Connection *c);
 
+/* The three below take NULL, a connection without a Conn, and do nothing. */
+
 /* The next request's line came in: the rest of it gets a full timeout. */
 void conn_request_started(Conn *conn, uint64_t now);
 

@@ -131,12 +131,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
         HttpServer *s = cls;
-        Conn *conn = conn_get(c);
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 s->stats.requests++;
-        if (conn)
-                conn_request_done(conn, now_usec(CLOCK_MONOTONIC), s->draining);
+        conn_request_done(conn_get(c), now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -156,8 +154,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         conn = *socket_context;
         if (!conn)
                 return;
-        if (conn->uncork)
-                mhd_uncork_forget(&s->uncork, conn);
+        mhd_uncork_forget(&s->uncork, conn);
         conn_remove(&s->conns, conn);
         *socket_context = NULL;
 }

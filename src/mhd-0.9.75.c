@@ -164,6 +164,8 @@ void mhd_uncork_pending(MhdUncork *u) {
 }
 
 void mhd_uncork_forget(MhdUncork *u, Conn *conn) {
+        if (!conn->uncork)
+                return;
         for (size_t i = 0; i < u->n; i++)
                 if (u->conn[i] == conn) {
                         u->conn[i] = u->conn[--u->n];

@@ -56,7 +56,7 @@ void mhd_uncork_later(MhdUncork *u, struct MHD_Connection *c, uint64_t size);
 /* Uncorks what the run just over listed; call after every MHD_run(). */
 void mhd_uncork_pending(MhdUncork *u);
 
-/* Unlists a connection that closes before its turn came. */
+/* Unlists a connection that closes before its turn came, if it is listed. */
 void mhd_uncork_forget(MhdUncork *u, Conn *conn);
 
 /* Whether daemon d holds its share of connections (limit), with the worker

@@ -301,6 +301,50 @@ static bool url_names_directory(const char *url) {
         return (n >= 1 && url[n - 1] == '/') || (n >= 2 && url[n - 2] == '/' && url[n - 1] == '.');
 }
 
+/* An answer from the file cache: r is the cached response for rel, and v its
+ * validators, made from the stat that the lookup just compared. */
+static enum MHD_Result serve_cached(Request *rq, struct MHD_Response *r, const CondValidators *v,
+                                    const char *rel, bool is_index, bool names_directory,
+                                    bool body_sent) {
+        if (is_index && !names_directory)
+                return redirect_to_directory(rq, rel, body_sent);
+        if (!is_index && names_directory)
+                return answer_canned(rq, CANNED_NOT_FOUND);
+        switch (conditions_evaluate(rq->mhd, false, v)) {
+        case COND_PRECONDITION_FAILED:
+                return answer_canned(rq, CANNED_PRECONDITION_FAILED);
+        case COND_NOT_MODIFIED:
+                return queue_not_modified(rq, v);
+        case COND_SEND_WHOLE: /* no Range on this path */
+        case COND_SEND:
+                break;
+        }
+        if (body_sent)
+                rq->body_bytes += v->size;
+        return MHD_queue_response(rq->mhd, MHD_HTTP_OK, r);
+}
+
+/* The answer to a file that path_open() could not open with error err. */
+static Canned open_refusal(const char *rel, int err) {
+        switch (err) {
+        case -ENOENT:
+        case -ENOTDIR:
+        case -EISDIR:
+        case -ENAMETOOLONG: /* a segment longer than the file system allows */
+                return CANNED_NOT_FOUND;
+        case -EACCES:
+        case -EPERM:
+        case -EXDEV:
+        case -ENXIO: /* a socket, or a device without a driver */
+        case -ENODEV:
+        case -EOPNOTSUPP:
+                return CANNED_FORBIDDEN;
+        default:
+                log_warning("cannot open '%s' for a request: %s", rel, strerror(-err));
+                return CANNED_SERVER_ERROR;
+        }
+}
+
 /* body_sent: false for HEAD, whose answers count no bytes as sent */
 enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool body_sent) {
         char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
@@ -329,46 +373,12 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
          * response must not get; a range is cut from the file itself */
         use_cache = !rq->draining && !range;
         r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
-        if (r) {
-                if (is_index && !names_directory)
-                        return redirect_to_directory(rq, rel, body_sent);
-                if (!is_index && names_directory)
-                        return answer_canned(rq, CANNED_NOT_FOUND);
-                /* v was made from the stat that the lookup just compared */
-                switch (conditions_evaluate(rq->mhd, false, v)) {
-                case COND_PRECONDITION_FAILED:
-                        return answer_canned(rq, CANNED_PRECONDITION_FAILED);
-                case COND_NOT_MODIFIED:
-                        return queue_not_modified(rq, v);
-                case COND_SEND_WHOLE: /* no Range on this path */
-                case COND_SEND:
-                        break;
-                }
-                if (body_sent)
-                        rq->body_bytes += v->size;
-                return MHD_queue_response(rq->mhd, MHD_HTTP_OK, r);
-        }
+        if (r)
+                return serve_cached(rq, r, v, rel, is_index, names_directory, body_sent);
 
         fd = path_open(s->root_fd, rel, &st, &is_index, &via_symlink);
-        switch (fd) {
-        case -ENOENT:
-        case -ENOTDIR:
-        case -EISDIR:
-        case -ENAMETOOLONG: /* a segment longer than the file system allows */
-                return answer_canned(rq, CANNED_NOT_FOUND);
-        case -EACCES:
-        case -EPERM:
-        case -EXDEV:
-        case -ENXIO: /* a socket, or a device without a driver */
-        case -ENODEV:
-        case -EOPNOTSUPP:
-                return answer_canned(rq, CANNED_FORBIDDEN);
-        default:
-                if (fd < 0) {
-                        log_warning("cannot open '%s' for a request: %s", rel, strerror(-fd));
-                        return answer_canned(rq, CANNED_SERVER_ERROR);
-                }
-        }
+        if (fd < 0)
+                return answer_canned(rq, open_refusal(rel, fd));
         /* a symlink whose own name has no dot may lead to a dotfile; checked
          * before the redirect, which would tell that a directory is there */
         if (via_symlink && !s->dotfiles && s->root_path && opened_hidden(s, rel, fd)) {
