@@ -1,64 +1,23 @@
-/* Request handling: static files beneath the root, /healthz and /metrics.
- * Responses are queued on the handler's second call, because MHD 0.9.75 closes
- * keep-alive connections whose response was queued on the first. */
+/* The daemon plumbing of a worker: MHD daemons in external epoll mode, their
+ * run loop, timeouts, drain and counters, and the dispatch of each request to
+ * static.c or metrics.c. Answers are queued on the handler's second call: see
+ * mhd-0.9.75.h. */
 #include "http.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "conditional.h"
-#include "filecache.h"
+#include "answer.h"
+#include "conn.h"
 #include "listen.h"
-#include "log.h"
 #include "macro.h"
-#include "mime.h"
-#include "path.h"
-#include "range.h"
-#include "uri.h"
-
-/* Canned answers, built once; the draining set carries "Connection: close". */
-typedef enum Canned {
-        CANNED_NOT_FOUND,
-        CANNED_FORBIDDEN,
-        CANNED_BAD_REQUEST,
-        CANNED_NOT_ALLOWED,
-        CANNED_URI_TOO_LONG,
-        CANNED_PRECONDITION_FAILED,
-        CANNED_HEALTH_OK,
-        CANNED_HEALTH_DRAINING,
-        CANNED_SERVER_ERROR,
-        _CANNED_MAX,
-} Canned;
-
-typedef struct Conn {
-        struct MHD_Connection *mhd;
-        bool uncork;    /* listed in HttpServer.uncork */
-        bool answering; /* its request was read whole: the answer is queued or going out */
-        bool cut;       /* shut down by http_server_cut_stalled() */
-        /* CLOCK_MONOTONIC usec: accepted, its last request ended, or the
-         * request line of the next one came in */
-        uint64_t waiting_since;
-        struct Conn *prev, *next;
-} Conn;
-
-/* MHD 0.9.75 sends a file in pieces of this size and sets TCP_CORK on the
- * socket when a file takes more than one. See uncork_pending(). */
-#define MHD_SENDFILE_PIECE (128u * 1024u)
-#define UNCORK_MAX 64
-
-/* Room for the query string kept by a directory redirect. */
-#define LOCATION_QUERY_MAX 2048
+#include "metrics.h"
+#include "mhd-0.9.75.h"
+#include "static.h"
 
 struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
@@ -67,621 +26,28 @@ struct HttpServer {
         unsigned per_daemon_limit;
         size_t pool_size; /* connection-memory: MHD's pool per connection */
         bool run_again;   /* a daemon freed a slot at its limit: see daemon_run() */
-        int root_fd;
         unsigned worker_id;
-        MimeTable *mime;
-        FileCache *cache;
+        StaticSite *site;
         bool draining;
-        bool dotfiles;   /* serve dot segments: see path_is_hidden() */
-        char *root_path; /* the root as /proc names it, for dotfile symlinks; NULL: unknown */
         uint64_t request_timeout_usec; /* see http_server_cut_stalled() */
         HttpStats stats;
-        Conn *conns;
-        Conn *uncork[UNCORK_MAX];
-        size_t n_uncork;
-        struct MHD_Response *canned[2][_CANNED_MAX];
+        ConnList conns;
+        MhdUncork uncork;
+        CannedSet canned;
 };
 
-static const struct {
-        unsigned status;
-        const char *body;
-} canned_table[_CANNED_MAX] = {
-        [CANNED_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "404 Not Found\n" },
-        [CANNED_FORBIDDEN] = { MHD_HTTP_FORBIDDEN, "403 Forbidden\n" },
-        [CANNED_BAD_REQUEST] = { MHD_HTTP_BAD_REQUEST, "400 Bad Request\n" },
-        [CANNED_NOT_ALLOWED] = { MHD_HTTP_METHOD_NOT_ALLOWED, "405 Method Not Allowed\n" },
-        [CANNED_URI_TOO_LONG] = { MHD_HTTP_URI_TOO_LONG, "414 URI Too Long\n" },
-        [CANNED_PRECONDITION_FAILED] = { MHD_HTTP_PRECONDITION_FAILED,
-                                         "412 Precondition Failed\n" },
-        [CANNED_HEALTH_OK] = { MHD_HTTP_OK, "ok\n" },
-        [CANNED_HEALTH_DRAINING] = { MHD_HTTP_SERVICE_UNAVAILABLE, "draining\n" },
-        [CANNED_SERVER_ERROR] = { MHD_HTTP_INTERNAL_SERVER_ERROR, "500 Internal Server Error\n" },
-};
-
-static int canned_build(HttpServer *s) {
-        for (int closing = 0; closing < 2; closing++)
-                for (int i = 0; i < _CANNED_MAX; i++) {
-                        const char *body = canned_table[i].body;
-                        struct MHD_Response *r = MHD_create_response_from_buffer(
-                                strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
-                        if (!r)
-                                return -ENOMEM;
-                        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                                "text/plain; charset=utf-8");
-                        if (i == CANNED_NOT_ALLOWED)
-                                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-                        if (i == CANNED_HEALTH_OK || i == CANNED_HEALTH_DRAINING)
-                                MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-                                                        "no-store");
-                        if (closing)
-                                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-                        s->canned[closing][i] = r;
-                }
-        return 0;
-}
-
-static enum MHD_Result queue_canned(HttpServer *s, struct MHD_Connection *c, Canned which) {
-        return MHD_queue_response(c, canned_table[which].status, s->canned[s->draining][which]);
-}
-
-/* Queues a response built for this request alone and drops our reference. */
-static enum MHD_Result queue_once(HttpServer *s, struct MHD_Connection *c, unsigned status,
-                                  struct MHD_Response *r) {
-        enum MHD_Result ret;
-
-        if (s->draining)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        ret = MHD_queue_response(c, status, r);
-        MHD_destroy_response(r);
-        return ret;
-}
-
-static enum MHD_Result serve_metrics(HttpServer *s, struct MHD_Connection *c) {
-        char body[1024];
-        struct MHD_Response *r;
-        int n = snprintf(body, sizeof body,
-                         "# TYPE clusterd_worker_requests_total counter\n"
-                         "clusterd_worker_requests_total{worker=\"%u\"} %llu\n"
-                         "# TYPE clusterd_worker_sent_bytes_total counter\n"
-                         "clusterd_worker_sent_bytes_total{worker=\"%u\"} %llu\n"
-                         "# TYPE clusterd_worker_connections gauge\n"
-                         "clusterd_worker_connections{worker=\"%u\"} %u\n"
-                         "# TYPE clusterd_worker_draining gauge\n"
-                         "clusterd_worker_draining{worker=\"%u\"} %d\n"
-                         "# TYPE clusterd_worker_stalled_closed_total counter\n"
-                         "clusterd_worker_stalled_closed_total{worker=\"%u\"} %llu\n",
-                         s->worker_id, (unsigned long long) s->stats.requests, s->worker_id,
-                         (unsigned long long) s->stats.bytes_sent, s->worker_id,
-                         s->stats.connections, s->worker_id, s->draining, s->worker_id,
-                         (unsigned long long) s->stats.stalled_closed);
-
-        if (n < 0 || (size_t) n >= sizeof body)
-                return MHD_NO;
-        r = MHD_create_response_from_buffer((size_t) n, body, MHD_RESPMEM_MUST_COPY);
-        if (!r)
-                return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        return queue_once(s, c, MHD_HTTP_OK, r);
-}
-
-typedef struct QueryBuilder {
-        char *buf;
-        size_t size, len;
-        bool first;
-        int r;
-} QueryBuilder;
-
-static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value) {
-        QueryBuilder *q = cls;
-
-        if (q->r >= 0)
-                q->r = uri_append(q->buf, q->size, &q->len, q->first ? "?" : "&");
-        q->first = false;
-        if (q->r >= 0)
-                q->r = uri_append_encoded(q->buf, q->size, &q->len, key, false);
-        if (q->r >= 0 && value) {
-                q->r = uri_append(q->buf, q->size, &q->len, "=");
-                if (q->r >= 0)
-                        q->r = uri_append_encoded(q->buf, q->size, &q->len, value, false);
-        }
-        return q->r >= 0 ? MHD_YES : MHD_NO;
-}
-
-/* MHD 0.9.75 keeps a request's headers, and a record of each header, cookie
- * and query argument, in the connection's pool of connection-memory bytes,
- * and builds the answer's header in what is left. Headers that fit with too
- * little room to spare made it close the connection without a word: with the
- * 32 KiB default, a header value of 32,264 to 32,496 bytes got no answer at
- * all, while a longer one got MHD's own 431. */
-#define MHD_VALUE_RECORD 64u /* one record, as the pool aligns it */
-#define ANSWER_ROOM 1024u    /* room for any answer's header but a redirect's */
-
-/* Whether the pool has `answer` bytes left beside the request's headers. A
- * header line, cookie or argument takes at least two bytes, so small headers
- * need no counting: the hot path costs one call. */
-static bool request_leaves_room(const HttpServer *s, struct MHD_Connection *c, size_t answer) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-        const char *cookie;
-        size_t used;
-
-        if (!ci)
-                return true;
-        used = ci->header_size;
-        if (used * (2 + MHD_VALUE_RECORD / 2) + answer <= s->pool_size)
-                return true;
-        used += MHD_VALUE_RECORD *
-                (size_t) MHD_get_connection_values(
-                        c, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, NULL, NULL);
-        cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-        if (cookie)
-                used += strlen(cookie) + MHD_VALUE_RECORD; /* MHD's copy, rounded up */
-        return used + answer <= s->pool_size;
-}
-
-/* An answer MHD has no room to build, written to the socket directly: a
- * status code and its reason, and `body` (NULL: none), which a HEAD answer
- * only announces. The socket is not waited for: should an earlier answer
- * still fill its send buffer (a client that pipelines and does not read),
- * this one is cut or lost, and the connection closes all the same. */
-static void send_raw_error(struct MHD_Connection *c, const char *status, const char *body,
-                           bool head) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char date[COND_DATE_MAX], buf[512];
-        int n;
-
-        if (!ci || cond_format_date(time(NULL), date, sizeof date) < 0)
-                return;
-        n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %s\r\n"
-                     "Date: %s\r\n"
-                     "Connection: close\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n"
-                     "\r\n"
-                     "%s",
-                     status, date, body ? strlen(body) : 0, body && !head ? body : "");
-        if (n > 0 && (size_t) n < sizeof buf)
-                (void) send(ci->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-static enum MHD_Result refuse_headers_too_large(struct MHD_Connection *c, bool head) {
-        send_raw_error(c, "431 Request Header Fields Too Large",
-                       "431 Request Header Fields Too Large\n", head);
-        return MHD_NO; /* MHD closes the connection */
-}
-
-static Conn *conn_of(struct MHD_Connection *c);
-
-/* MHD 0.9.75 stores a record of each query argument at the end of the pool
- * as soon as the request line is in. When they do not fit, it neither
- * answers nor closes: 480 arguments ("?a0&a1&...") hung the connection until
- * its timeout. When they fit but take more than half the pool, headers that
- * follow could hang it the same way (150 arguments and a 6 KiB header, with
- * a 16 KiB pool). MHD hands the raw request line to this callback before it
- * stores anything, so one heavier than half the pool is answered with 414
- * here, and the socket shut down so that MHD closes the connection at its
- * next read. The method is not known here: the 414 has no body, which suits
- * GET and HEAD alike. */
+/* The request line is in: MHD hands it over raw, before it parses the rest. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         const HttpServer *s = cls;
-        const union MHD_ConnectionInfo *ci;
-        size_t len = strlen(uri), args = 1, budget = s->pool_size / 2;
-        const char *query;
-        Conn *conn = conn_of(c);
 
         /* the rest of the request gets a full connection-timeout of its own:
          * a request begun late in an idle spell is not cut half-way */
-        if (conn)
-                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
-
-        /* an argument takes at least two bytes ("a&") */
-        if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= budget)
-                return NULL;
-        query = strchr(uri, '?');
-        if (query)
-                for (const char *p = query + 1; *p; p++)
-                        args += *p == '&';
-        else
-                args = 0;
-        if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= budget)
-                return NULL;
-        send_raw_error(c, "414 URI Too Long", NULL, false);
-        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci)
-                (void) shutdown(ci->connect_fd, SHUT_RDWR);
+        conn_request_started(conn_get(c), now_usec(CLOCK_MONOTONIC));
+        (void) mhd_refuse_heavy_uri(c, uri, s->pool_size);
         /* NULL keeps the request's context NULL, as on_request() expects.
          * Registering this callback also makes MHD call on_completed() for
          * requests it drops after their request line: harmless there. */
         return NULL;
-}
-
-/* "/docs" names a directory: send the client to "/docs/" so relative links
- * work, keeping the query. The path is the sanitized one, never the raw URL:
- * "//host" must not become a Location pointing at another host. MHD hands
- * the query over decoded, so it is encoded again; a query too long for the
- * header is dropped rather than cut. */
-static enum MHD_Result redirect_to_directory(HttpServer *s, struct MHD_Connection *c,
-                                             const char *rel, bool with_body) {
-        static const char body[] = "301 Moved Permanently\n";
-        char location[3 * PATH_REQUEST_MAX + 2 + LOCATION_QUERY_MAX];
-        QueryBuilder q = { .buf = location, .size = sizeof location, .first = true };
-        struct MHD_Response *r;
-
-        if (uri_append(location, sizeof location, &q.len, "/") < 0 ||
-            (strcmp(rel, ".") != 0 &&
-             (uri_append_encoded(location, sizeof location, &q.len, rel, true) < 0 ||
-              uri_append(location, sizeof location, &q.len, "/") < 0)))
-                return queue_canned(s, c, CANNED_URI_TOO_LONG);
-        size_t path_len = q.len;
-        (void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
-        if (q.r < 0)
-                location[path_len] = '\0';
-        if (!request_leaves_room(s, c, ANSWER_ROOM + strlen(location)))
-                return refuse_headers_too_large(c, !with_body);
-
-        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
-        if (!r)
-                return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        return queue_once(s, c, MHD_HTTP_MOVED_PERMANENTLY, r);
-}
-
-static Conn *conn_of(struct MHD_Connection *c) {
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        return ci ? ci->socket_context : NULL;
-}
-
-/* TCP_CORK holds back every partly filled segment until the cork comes off.
- * Over loopback, with 64 KiB segments, that made 1 MiB downloads slow:
- * alternating wrk -c16 rounds gave a median of 1,681 requests/s corked and
- * 1,889 uncorked, and p99 fell from 17 to 13 ms. MHD corks before the first
- * piece of a file that takes several and then believes the socket stays
- * corked, so taking the cork off once, after the run that sent the first
- * piece, leaves the rest of the file uncorked. The last piece is still
- * pushed: MHD sets TCP_NODELAY after it. */
-static void uncork_later(HttpServer *s, struct MHD_Connection *c, uint64_t size) {
-        Conn *conn;
-
-        if (size <= MHD_SENDFILE_PIECE || s->n_uncork >= UNCORK_MAX)
-                return;
-        conn = conn_of(c);
-        if (!conn || conn->uncork)
-                return;
-        conn->uncork = true;
-        s->uncork[s->n_uncork++] = conn;
-}
-
-static void uncork_pending(HttpServer *s) {
-        static const int off = 0;
-
-        for (size_t i = 0; i < s->n_uncork; i++) {
-                Conn *conn = s->uncork[i];
-                const union MHD_ConnectionInfo *ci =
-                        MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
-                if (ci)
-                        (void) setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
-                conn->uncork = false;
-        }
-        s->n_uncork = 0;
-}
-
-static void uncork_forget(HttpServer *s, Conn *conn) {
-        for (size_t i = 0; i < s->n_uncork; i++)
-                if (s->uncork[i] == conn) {
-                        s->uncork[i] = s->uncork[--s->n_uncork];
-                        return;
-                }
-}
-
-/* ETag and Last-Modified, unless the file's mtime could not be written as
- * a date (v is NULL) */
-static void add_validators(struct MHD_Response *r, const CondValidators *v) {
-        if (!v)
-                return;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, v->etag);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, v->last_modified);
-}
-
-static ssize_t read_nothing(void *cls, uint64_t pos, char *buf, size_t max) {
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
-/* 304: the client's copy is the current one. Validators only, no body.
- * MHD 0.9.75 sends a 304 without its body but with Content-Length set to
- * the response's size, and RFC 9110 (8.6) allows only the 200's length
- * there; so the response has that size, and a reader MHD never calls.
- * (Content-Length: 0 could make an older cache truncate its copy. Clients
- * that wait for a 304's body anyway, as ab and wrk 4.1 do, stall on it:
- * RFC 9112 6.3 ends a 304 at its header, and curl, browsers and Python's
- * http.client do so.) */
-static enum MHD_Result queue_not_modified(HttpServer *s, struct MHD_Connection *c,
-                                          const CondValidators *v) {
-        struct MHD_Response *r;
-
-        r = MHD_create_response_from_callback(v->size, 4096, read_nothing, NULL, NULL);
-        if (!r)
-                return MHD_NO;
-        add_validators(r, v);
-        return queue_once(s, c, MHD_HTTP_NOT_MODIFIED, r);
-}
-
-/* Files a conditional header where the request has one: the first line of
- * a single-value header, every line of a list. MHD keeps names as received,
- * so case is ignored; one cheap test sets aside every other header. */
-static enum MHD_Result condition_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-                                         const char *value) {
-        CondRequest *req = cls;
-        CondLines *lines = NULL;
-        const char **single = NULL;
-
-        if (strncasecmp(key, "If-", 3) != 0 || !value)
-                return MHD_YES;
-        if (strcasecmp(key, MHD_HTTP_HEADER_IF_MATCH) == 0)
-                lines = &req->if_match;
-        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0)
-                lines = &req->if_none_match;
-        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE) == 0)
-                single = &req->if_unmodified_since;
-        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0)
-                single = &req->if_modified_since;
-        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_RANGE) == 0)
-                single = &req->if_range;
-        if (lines) {
-                if (lines->n < COND_LINES_MAX)
-                        lines->line[lines->n] = value;
-                lines->n++; /* past the room: the list counts as malformed */
-        } else if (single && !*single)
-                *single = value;
-        return MHD_YES;
-}
-
-/* What RFC 9110 section 13.2.2 makes of the request's preconditions. One
- * pass over the headers finds them all, with no allocation. The clock is
- * read only for If-Modified-Since and If-Range, through the vDSO. */
-static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
-                                      const CondValidators *v) {
-        CondRequest req = { .has_range = has_range };
-
-        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, condition_collect, &req);
-        if (!has_range)
-                req.if_range = NULL;
-        return cond_evaluate(&req, v, req.if_modified_since || req.if_range ? time(NULL) : 0);
-}
-
-/* Large or uncached files: MHD sends them with sendfile and closes fd. */
-static enum MHD_Result queue_fd(HttpServer *s, struct MHD_Connection *c, int fd,
-                                const struct stat *st, const CondValidators *v, const char *type) {
-        struct MHD_Response *r;
-
-        r = MHD_create_response_from_fd64((uint64_t) st->st_size, fd);
-        if (!r) {
-                close(fd);
-                return queue_canned(s, c, CANNED_SERVER_ERROR);
-        }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-        add_validators(r, v);
-        uncork_later(s, c, (uint64_t) st->st_size);
-        return queue_once(s, c, MHD_HTTP_OK, r);
-}
-
-/* 206: len bytes of the file from start. */
-static enum MHD_Result queue_range(HttpServer *s, struct MHD_Connection *c, int fd,
-                                   const struct stat *st, const CondValidators *v, const char *type,
-                                   uint64_t start, uint64_t len) {
-        char content_range[80];
-        struct MHD_Response *r;
-
-        r = MHD_create_response_from_fd_at_offset64(len, fd, start);
-        if (!r) {
-                close(fd);
-                return queue_canned(s, c, CANNED_SERVER_ERROR);
-        }
-        snprintf(content_range, sizeof content_range, "bytes %llu-%llu/%llu",
-                 (unsigned long long) start, (unsigned long long) (start + len - 1),
-                 (unsigned long long) st->st_size);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-        add_validators(r, v);
-        uncork_later(s, c, len);
-        return queue_once(s, c, MHD_HTTP_PARTIAL_CONTENT, r);
-}
-
-/* 416, naming the file's size so that the client can ask again, and the
- * version that size belongs to. */
-static enum MHD_Result queue_unsatisfiable(HttpServer *s, struct MHD_Connection *c,
-                                           const struct stat *st, const CondValidators *v) {
-        static const char body[] = "416 Range Not Satisfiable\n";
-        char content_range[48];
-        struct MHD_Response *r;
-
-        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
-        if (!r)
-                return MHD_NO;
-        snprintf(content_range, sizeof content_range, "bytes */%llu",
-                 (unsigned long long) st->st_size);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
-        add_validators(r, v);
-        return queue_once(s, c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
-}
-
-/* Reads the root's path again, for when it was renamed under the workers. */
-static int root_path_refresh(HttpServer *s) {
-        char buf[PATH_MAX];
-        int r = path_of_fd(s->root_fd, buf, sizeof buf);
-        char *copy = r < 0 ? NULL : strdup(buf);
-
-        if (!copy)
-                return r < 0 ? r : -ENOMEM;
-        free(s->root_path);
-        s->root_path = copy;
-        return 0;
-}
-
-/* Whether the file open as fd, reached through a symlink, sits at a hidden
- * path beneath the root; when that cannot be told, it is treated as hidden.
- * One readlink() for each file opened through a symlink; none for the rest,
- * nor for answers from the file cache, which only holds files that passed. */
-static bool opened_hidden(HttpServer *s, const char *rel, int fd) {
-        char resolved[PATH_MAX];
-        int r = path_of_fd(fd, resolved, sizeof resolved);
-
-        if (r >= 0)
-                r = path_resolved_is_hidden(resolved, s->root_path);
-        if (r == -EXDEV && root_path_refresh(s) >= 0)
-                r = path_resolved_is_hidden(resolved, s->root_path);
-        if (r < 0)
-                log_warning("cannot tell where '%s' leads (%s): answered as not found", rel,
-                            strerror(-r));
-        return r != 0;
-}
-
-/* "/dir/" and "/dir/." ask for a directory: a file so named is not found, as
- * the kernel's ENOTDIR would have it, rather than served under a second URL
- * whose relative links resolve one level too deep */
-static bool url_names_directory(const char *url) {
-        size_t n = strlen(url);
-        return (n >= 1 && url[n - 1] == '/') || (n >= 2 && url[n - 2] == '/' && url[n - 1] == '.');
-}
-
-/* body_sent: false for HEAD, whose answers count no bytes as sent */
-static enum MHD_Result serve_file(HttpServer *s, struct MHD_Connection *c, const char *url,
-                                  bool body_sent) {
-        char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
-        struct MHD_Response *r;
-        struct stat st;
-        CondValidators validators;
-        const CondValidators *v;
-        const char *type, *range;
-        bool is_index = false, names_directory = url_names_directory(url), use_cache;
-        bool via_symlink = false;
-        int fd;
-
-        range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-
-        fd = path_sanitize(url, rel, sizeof rel);
-        if (fd == -ENAMETOOLONG)
-                return queue_canned(s, c, CANNED_URI_TOO_LONG);
-        if (fd < 0)
-                return queue_canned(s, c, CANNED_FORBIDDEN);
-        /* before the cache, so a dotfile is neither answered from it nor
-         * stored in it; 404, not 403, so as not to tell that it exists */
-        if (!s->dotfiles && path_is_hidden(rel))
-                return queue_canned(s, c, CANNED_NOT_FOUND);
-
-        /* draining responses need "Connection: close", which a shared cached
-         * response must not get; a range is cut from the file itself */
-        use_cache = !s->draining && !range;
-        r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
-        if (r) {
-                if (is_index && !names_directory)
-                        return redirect_to_directory(s, c, rel, body_sent);
-                if (!is_index && names_directory)
-                        return queue_canned(s, c, CANNED_NOT_FOUND);
-                /* v was made from the stat that the lookup just compared */
-                switch (conditions_evaluate(c, false, v)) {
-                case COND_PRECONDITION_FAILED:
-                        return queue_canned(s, c, CANNED_PRECONDITION_FAILED);
-                case COND_NOT_MODIFIED:
-                        return queue_not_modified(s, c, v);
-                case COND_SEND_WHOLE: /* no Range on this path */
-                case COND_SEND:
-                        break;
-                }
-                if (body_sent)
-                        s->stats.bytes_sent += v->size;
-                return MHD_queue_response(c, MHD_HTTP_OK, r);
-        }
-
-        fd = path_open(s->root_fd, rel, &st, &is_index, &via_symlink);
-        switch (fd) {
-        case -ENOENT:
-        case -ENOTDIR:
-        case -EISDIR:
-        case -ENAMETOOLONG: /* a segment longer than the file system allows */
-                return queue_canned(s, c, CANNED_NOT_FOUND);
-        case -EACCES:
-        case -EPERM:
-        case -EXDEV:
-        case -ENXIO: /* a socket, or a device without a driver */
-        case -ENODEV:
-        case -EOPNOTSUPP:
-                return queue_canned(s, c, CANNED_FORBIDDEN);
-        default:
-                if (fd < 0) {
-                        log_warning("cannot open '%s' for a request: %s", rel, strerror(-fd));
-                        return queue_canned(s, c, CANNED_SERVER_ERROR);
-                }
-        }
-        /* a symlink whose own name has no dot may lead to a dotfile; checked
-         * before the redirect, which would tell that a directory is there */
-        if (via_symlink && !s->dotfiles && s->root_path && opened_hidden(s, rel, fd)) {
-                close(fd);
-                return queue_canned(s, c, CANNED_NOT_FOUND);
-        }
-        if (is_index && !names_directory) {
-                close(fd);
-                return redirect_to_directory(s, c, rel, body_sent);
-        }
-        if (!is_index && names_directory) {
-                close(fd);
-                return queue_canned(s, c, CANNED_NOT_FOUND);
-        }
-        if (is_index)
-                (void) path_index(rel, resolved, sizeof resolved);
-        else
-                snprintf(resolved, sizeof resolved, "%s", rel);
-        type = mime_table_lookup(s->mime, resolved);
-
-        /* from the fstat of the fd about to be sent: never stale */
-        v = cond_validators_from_stat(&st, time(NULL), &validators) >= 0 ? &validators : NULL;
-        switch (conditions_evaluate(c, range != NULL, v)) {
-        case COND_PRECONDITION_FAILED:
-                close(fd);
-                return queue_canned(s, c, CANNED_PRECONDITION_FAILED);
-        case COND_NOT_MODIFIED:
-                close(fd);
-                return queue_not_modified(s, c, v);
-        case COND_SEND_WHOLE:
-                range = NULL;
-                break;
-        case COND_SEND:
-                break;
-        }
-
-        if (range) {
-                uint64_t start, len;
-
-                switch (range_parse(range, (uint64_t) st.st_size, &start, &len)) {
-                case RANGE_OK:
-                        if (body_sent)
-                                s->stats.bytes_sent += len;
-                        return queue_range(s, c, fd, &st, v, type, start, len);
-                case RANGE_UNSATISFIABLE:
-                        close(fd);
-                        return queue_unsatisfiable(s, c, &st, v);
-                case RANGE_IGNORE:
-                        break;
-                }
-        }
-        if (body_sent)
-                s->stats.bytes_sent += (uint64_t) st.st_size;
-
-        r = use_cache && v ? filecache_store(s->cache, rel, resolved, is_index, fd, &st, v, type)
-                           : NULL;
-        if (r) {
-                close(fd);
-                return MHD_queue_response(c, MHD_HTTP_OK, r);
-        }
-        return queue_fd(s, c, fd, &st, v, type);
 }
 
 /* Whether a request that will be refused should be answered before its body:
@@ -699,58 +65,76 @@ static bool refuse_before_body(struct MHD_Connection *c, const char *version) {
                strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
 }
 
+/* What an answer to a request on c needs of this worker. */
+static Request request_make(HttpServer *s, struct MHD_Connection *c) {
+        return (Request) {
+                .mhd = c,
+                .canned = &s->canned,
+                .draining = s->draining,
+                .pool_size = s->pool_size,
+                .uncork = &s->uncork,
+        };
+}
+
+/* This worker's counters, as /metrics shows them. */
+static MetricsSample server_sample(const HttpServer *s) {
+        return (MetricsSample) {
+                .worker_id = s->worker_id,
+                .requests = s->stats.requests,
+                .bytes_sent = s->stats.bytes_sent,
+                .connections = s->stats.connections,
+                .draining = s->draining,
+                .stalled_closed = s->stats.stalled_closed,
+        };
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
         HttpServer *s = cls;
+        Request rq = request_make(s, c);
+        enum MHD_Result ret;
 
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
         bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
-        if (!*req_cls) {
-                if (!request_leaves_room(s, c, ANSWER_ROOM))
-                        return refuse_headers_too_large(c,
-                                                        strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
+        if (mhd_first_call(req_cls)) {
+                if (!mhd_room_for_answer(c, s->pool_size, 0))
+                        return mhd_refuse_headers_too_large(
+                                c, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (!allowed && refuse_before_body(c, version)) {
-                        Conn *conn = conn_of(c);
-                        if (conn)
-                                conn->answering = true;
-                        return queue_canned(s, c, CANNED_NOT_ALLOWED);
+                        conn_answering(conn_get(c));
+                        return answer_canned(&rq, CANNED_NOT_ALLOWED);
                 }
-                *req_cls = s; /* any non-NULL marker: the next call queues */
+                mhd_await_second_call(req_cls, s);
                 return MHD_YES;
         }
         if (*upload_data_size) {
                 *upload_data_size = 0; /* a body is never used; discard it */
                 return MHD_YES;
         }
-        Conn *conn = conn_of(c);
-        if (conn) /* from here on, the stall check leaves the connection alone */
-                conn->answering = true;
+        conn_answering(conn_get(c)); /* from here on, the stall cut leaves it alone */
 
         if (!allowed)
-                return queue_canned(s, c, CANNED_NOT_ALLOWED);
+                return answer_canned(&rq, CANNED_NOT_ALLOWED);
         if (strcmp(url, "/healthz") == 0)
-                return queue_canned(s, c, s->draining ? CANNED_HEALTH_DRAINING : CANNED_HEALTH_OK);
-        if (strcmp(url, "/metrics") == 0)
-                return serve_metrics(s, c);
-        return serve_file(s, c, url, get);
+                return metrics_serve_health(&rq);
+        if (strcmp(url, "/metrics") == 0) {
+                MetricsSample m = server_sample(s);
+                return metrics_serve(&rq, &m);
+        }
+        ret = static_serve(s->site, &rq, url, get);
+        s->stats.bytes_sent += rq.body_bytes;
+        return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
         HttpServer *s = cls;
-        Conn *conn = conn_of(c);
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 s->stats.requests++;
-        if (conn) {
-                conn->answering = false;
-                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
-                /* while draining, an idle connection should not linger */
-                if (s->draining)
-                        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
-        }
+        conn_request_done(conn_get(c), now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -760,33 +144,18 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 s->stats.connections++;
-                conn = calloc(1, sizeof *conn);
-                if (!conn)
-                        return; /* counted anyway; only the drain shortcut is lost */
-                conn->mhd = c;
-                conn->waiting_since = now_usec(CLOCK_MONOTONIC);
-                conn->next = s->conns;
-                if (s->conns)
-                        s->conns->prev = conn;
-                s->conns = conn;
-                *socket_context = conn;
-                if (s->draining)
-                        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+                /* without memory for a Conn the connection is counted all
+                 * the same, but neither cut when stalled nor hurried in a drain */
+                if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0)
+                        *socket_context = conn;
                 return;
         }
         s->stats.connections--;
         conn = *socket_context;
         if (!conn)
                 return;
-        if (conn->uncork)
-                uncork_forget(s, conn);
-        if (conn->prev)
-                conn->prev->next = conn->next;
-        else
-                s->conns = conn->next;
-        if (conn->next)
-                conn->next->prev = conn->prev;
-        free(conn);
+        mhd_uncork_forget(&s->uncork, conn);
+        conn_remove(&s->conns, conn);
         *socket_context = NULL;
 }
 
@@ -802,36 +171,13 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                 return -ENOMEM;
         s->worker_id = worker_id;
         s->pool_size = c->connection_memory;
-        s->dotfiles = c->dotfiles;
         s->request_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
-        s->root_fd = -1;
-        s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (s->root_fd < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        (void) mime_table_load(c->mime_types, &s->mime); /* missing file: octet-stream */
-        if (!s->mime) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        s->cache = filecache_new();
-        if (!s->cache) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = canned_build(s);
+        r = static_new(c, &s->site);
         if (r < 0)
                 goto fail;
-        if (!s->dotfiles) {
-                char root_path[PATH_MAX];
-                if (path_of_fd(s->root_fd, root_path, sizeof root_path) >= 0)
-                        s->root_path = strdup(root_path);
-                if (!s->root_path) /* no /proc: only the path asked for is checked */
-                        log_warning("cannot tell where symlinks in %s lead: a symlink to a "
-                                    "dotfile will be served",
-                                    c->root);
-        }
+        r = answer_canned_build(&s->canned);
+        if (r < 0)
+                goto fail;
 
         /* connection-limit is per worker; MHD counts per daemon, and the
          * kernel spreads connections evenly over a worker's sockets */
@@ -839,9 +185,9 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         for (size_t i = 0; i < n_fds; i++) {
                 /* MHD_USE_TURBO reads a new connection at once instead of a
                  * loop round later, adds it to epoll only once it would
-                 * block, and closes without a shutdown() first: strace -c
-                 * counts 6.6 syscalls per one-request connection against
-                 * 9.9 without it (ab -c8 -n4000). */
+                 * block, and closes without a shutdown() first: fewer
+                 * syscalls per one-request connection (bench/README.md,
+                 * "Syscalls per request"). */
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
@@ -893,28 +239,18 @@ int http_server_epoll_fd(const HttpServer *s, size_t i) {
 #define RUN_AGAIN_MAX 16
 
 static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
-        /* no daemon is full while the whole worker holds fewer connections
-         * than one daemon's share: spares MHD's lookup, which takes a lock,
-         * on every run in the common case */
-        if (s->stats.connections < s->per_daemon_limit)
-                return false;
-        const union MHD_DaemonInfo *info =
-                MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        return info && info->num_connections >= s->per_daemon_limit;
+        return mhd_daemon_full(d, s->stats.connections, s->per_daemon_limit);
 }
 
-/* At its connection limit MHD takes the listening socket out of its epoll
- * set, and puts it back only at the start of a run. When a connection
- * closes during a run that began at the limit, nothing would wake the
- * worker for the connections waiting in the backlog until some other
- * event came, so such a run is followed by another. */
+/* Runs d until it has nothing more to do at once, and once more when the run
+ * freed a slot at the connection limit (see mhd_daemon_full()). */
 static void daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 bool was_full = daemon_full(s, d);
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 MHD_run(d);
-                uncork_pending(s);
+                mhd_uncork_pending(&s->uncork);
                 if (was_full && !daemon_full(s, d)) {
                         if (i + 1 == RUN_AGAIN_MAX)
                                 s->run_again = true; /* the next loop round does it */
@@ -939,25 +275,9 @@ void http_server_run_fd(HttpServer *s, int epoll_fd) {
                 }
 }
 
-/* MHD's connection timeout counts from the last byte received, so a client
- * that sends a request a byte at a time ("slowloris") would hold its
- * connection for ever. One whose request has not arrived whole in time (see
- * http.h) is cut: the socket is shut down, and MHD closes the connection
- * when it sees that. A request being answered is never cut. */
 unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
-        unsigned cut = 0;
+        unsigned cut = conn_cut_stalled(&s->conns, now, s->request_timeout_usec);
 
-        for (Conn *conn = s->conns; conn; conn = conn->next) {
-                if (conn->answering || conn->cut ||
-                    now - conn->waiting_since < s->request_timeout_usec)
-                        continue;
-                const union MHD_ConnectionInfo *ci =
-                        MHD_get_connection_info(conn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
-                if (ci && shutdown(ci->connect_fd, SHUT_RDWR) == 0) {
-                        conn->cut = true;
-                        cut++;
-                }
-        }
         s->stats.stalled_closed += cut;
         return cut;
 }
@@ -991,9 +311,7 @@ void http_server_drain(HttpServer *s) {
          * systemd keep sharing it. This worker's copy goes away when it exits. */
         for (size_t i = 0; i < s->n_daemons; i++)
                 (void) MHD_quiesce_daemon(s->daemons[i]);
-        for (Conn *c = s->conns; c; c = c->next)
-                if (!c->answering)
-                        MHD_set_connection_option(c->mhd, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+        conn_drain_idle(&s->conns);
 }
 
 bool http_server_draining(const HttpServer *s) {
@@ -1009,14 +327,7 @@ void http_server_free(HttpServer *s) {
                 return;
         for (size_t i = 0; i < s->n_daemons; i++)
                 MHD_stop_daemon(s->daemons[i]);
-        for (int closing = 0; closing < 2; closing++)
-                for (int i = 0; i < _CANNED_MAX; i++)
-                        if (s->canned[closing][i])
-                                MHD_destroy_response(s->canned[closing][i]);
-        filecache_free(s->cache);
-        mime_table_free(s->mime);
-        free(s->root_path);
-        if (s->root_fd >= 0)
-                close(s->root_fd);
+        answer_canned_free(&s->canned);
+        static_free(s->site);
         free(s);
 }

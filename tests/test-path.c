@@ -201,7 +201,7 @@ static void test_hidden_well_known(void **state) {
         expect_hidden("a/.well-known/x", true);
 }
 
-/* What serve_file() asks: path_sanitize() first, which drops "." segments
+/* What static_serve() asks: path_sanitize() first, which drops "." segments
  * and refuses ".." before path_is_hidden() sees the path. */
 static void test_hidden_after_sanitize(void **state) {
         static const struct {

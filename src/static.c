@@ -1,0 +1,443 @@
+/* Static files beneath the root: 200 from the file cache or the file, 304
+ * and 412 from the request's preconditions, 206 and 416 for a Range, the
+ * redirect of a directory named without its slash, and dotfiles kept hidden,
+ * through symlinks too. */
+#include "static.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conditional.h"
+#include "filecache.h"
+#include "log.h"
+#include "macro.h"
+#include "mime.h"
+#include "path.h"
+#include "range.h"
+#include "uri.h"
+
+/* Room for the query string kept by a directory redirect. */
+#define LOCATION_QUERY_MAX 2048
+
+struct StaticSite {
+        int root_fd;
+        MimeTable *mime;
+        FileCache *cache;
+        bool dotfiles;   /* serve dot segments: see path_is_hidden() */
+        char *root_path; /* the root as /proc names it, for dotfile symlinks; NULL: unknown */
+};
+
+int static_new(const Config *c, StaticSite **ret) {
+        StaticSite *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->dotfiles = c->dotfiles;
+        s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->root_fd < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        (void) mime_table_load(c->mime_types, &s->mime); /* missing file: octet-stream */
+        if (!s->mime) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        s->cache = filecache_new();
+        if (!s->cache) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (!s->dotfiles) {
+                char root_path[PATH_MAX];
+                if (path_of_fd(s->root_fd, root_path, sizeof root_path) >= 0)
+                        s->root_path = strdup(root_path);
+                if (!s->root_path) /* no /proc: only the path asked for is checked */
+                        log_warning("cannot tell where symlinks in %s lead: a symlink to a "
+                                    "dotfile will be served",
+                                    c->root);
+        }
+        *ret = s;
+        return 0;
+fail:
+        static_free(s);
+        return r;
+}
+
+void static_free(StaticSite *s) {
+        if (!s)
+                return;
+        filecache_free(s->cache);
+        mime_table_free(s->mime);
+        free(s->root_path);
+        if (s->root_fd >= 0)
+                close(s->root_fd);
+        free(s);
+}
+
+typedef struct QueryBuilder {
+        char *buf;
+        size_t size, len;
+        bool first;
+        int r;
+} QueryBuilder;
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+        QueryBuilder *q = cls;
+
+        if (q->r >= 0)
+                q->r = uri_append(q->buf, q->size, &q->len, q->first ? "?" : "&");
+        q->first = false;
+        if (q->r >= 0)
+                q->r = uri_append_encoded(q->buf, q->size, &q->len, key, false);
+        if (q->r >= 0 && value) {
+                q->r = uri_append(q->buf, q->size, &q->len, "=");
+                if (q->r >= 0)
+                        q->r = uri_append_encoded(q->buf, q->size, &q->len, value, false);
+        }
+        return q->r >= 0 ? MHD_YES : MHD_NO;
+}
+
+/* "/docs" names a directory: send the client to "/docs/" so relative links
+ * work, keeping the query. The path is the sanitized one, never the raw URL:
+ * "//host" must not become a Location pointing at another host. MHD hands
+ * the query over decoded, so it is encoded again; a query too long for the
+ * header is dropped rather than cut. */
+static enum MHD_Result redirect_to_directory(const Request *rq, const char *rel, bool with_body) {
+        static const char body[] = "301 Moved Permanently\n";
+        char location[3 * PATH_REQUEST_MAX + 2 + LOCATION_QUERY_MAX];
+        QueryBuilder q = { .buf = location, .size = sizeof location, .first = true };
+        struct MHD_Response *r;
+
+        if (uri_append(location, sizeof location, &q.len, "/") < 0 ||
+            (strcmp(rel, ".") != 0 &&
+             (uri_append_encoded(location, sizeof location, &q.len, rel, true) < 0 ||
+              uri_append(location, sizeof location, &q.len, "/") < 0)))
+                return answer_canned(rq, CANNED_URI_TOO_LONG);
+        size_t path_len = q.len;
+        (void) MHD_get_connection_values(rq->mhd, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+        if (q.r < 0)
+                location[path_len] = '\0';
+        if (!mhd_room_for_answer(rq->mhd, rq->pool_size, strlen(location)))
+                return mhd_refuse_headers_too_large(rq->mhd, !with_body);
+
+        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        return answer_once(rq, MHD_HTTP_MOVED_PERMANENTLY, r);
+}
+
+/* ETag and Last-Modified, unless the file's mtime could not be written as
+ * a date (v is NULL) */
+static void add_validators(struct MHD_Response *r, const CondValidators *v) {
+        if (!v)
+                return;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, v->etag);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, v->last_modified);
+}
+
+/* 304: the client's copy is the current one. Validators only, no body. */
+static enum MHD_Result queue_not_modified(const Request *rq, const CondValidators *v) {
+        struct MHD_Response *r;
+
+        r = mhd_response_not_modified(v->size);
+        if (!r)
+                return MHD_NO;
+        add_validators(r, v);
+        return answer_once(rq, MHD_HTTP_NOT_MODIFIED, r);
+}
+
+/* Files a conditional header where the request has one: the first line of
+ * a single-value header, every line of a list. MHD keeps names as received,
+ * so case is ignored; one cheap test sets aside every other header. */
+static enum MHD_Result condition_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value) {
+        CondRequest *req = cls;
+        CondLines *lines = NULL;
+        const char **single = NULL;
+
+        if (strncasecmp(key, "If-", 3) != 0 || !value)
+                return MHD_YES;
+        if (strcasecmp(key, MHD_HTTP_HEADER_IF_MATCH) == 0)
+                lines = &req->if_match;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0)
+                lines = &req->if_none_match;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE) == 0)
+                single = &req->if_unmodified_since;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0)
+                single = &req->if_modified_since;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_IF_RANGE) == 0)
+                single = &req->if_range;
+        if (lines) {
+                if (lines->n < COND_LINES_MAX)
+                        lines->line[lines->n] = value;
+                lines->n++; /* past the room: the list counts as malformed */
+        } else if (single && !*single)
+                *single = value;
+        return MHD_YES;
+}
+
+/* What RFC 9110 section 13.2.2 makes of the request's preconditions. One
+ * pass over the headers finds them all, with no allocation. The clock is
+ * read only for If-Modified-Since and If-Range, through the vDSO. */
+static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
+                                      const CondValidators *v) {
+        CondRequest req = { .has_range = has_range };
+
+        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, condition_collect, &req);
+        if (!has_range)
+                req.if_range = NULL;
+        return cond_evaluate(&req, v, req.if_modified_since || req.if_range ? time(NULL) : 0);
+}
+
+/* Large or uncached files: MHD sends them with sendfile and closes fd. */
+static enum MHD_Result queue_fd(const Request *rq, int fd, const struct stat *st,
+                                const CondValidators *v, const char *type) {
+        struct MHD_Response *r;
+
+        r = MHD_create_response_from_fd64((uint64_t) st->st_size, fd);
+        if (!r) {
+                close(fd);
+                return answer_canned(rq, CANNED_SERVER_ERROR);
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+        add_validators(r, v);
+        mhd_uncork_later(rq->uncork, rq->mhd, (uint64_t) st->st_size);
+        return answer_once(rq, MHD_HTTP_OK, r);
+}
+
+/* 206: len bytes of the file from start. */
+static enum MHD_Result queue_range(const Request *rq, int fd, const struct stat *st,
+                                   const CondValidators *v, const char *type, uint64_t start,
+                                   uint64_t len) {
+        char content_range[80];
+        struct MHD_Response *r;
+
+        r = MHD_create_response_from_fd_at_offset64(len, fd, start);
+        if (!r) {
+                close(fd);
+                return answer_canned(rq, CANNED_SERVER_ERROR);
+        }
+        snprintf(content_range, sizeof content_range, "bytes %llu-%llu/%llu",
+                 (unsigned long long) start, (unsigned long long) (start + len - 1),
+                 (unsigned long long) st->st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+        add_validators(r, v);
+        mhd_uncork_later(rq->uncork, rq->mhd, len);
+        return answer_once(rq, MHD_HTTP_PARTIAL_CONTENT, r);
+}
+
+/* 416, naming the file's size so that the client can ask again, and the
+ * version that size belongs to. */
+static enum MHD_Result queue_unsatisfiable(const Request *rq, const struct stat *st,
+                                           const CondValidators *v) {
+        static const char body[] = "416 Range Not Satisfiable\n";
+        char content_range[48];
+        struct MHD_Response *r;
+
+        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        snprintf(content_range, sizeof content_range, "bytes */%llu",
+                 (unsigned long long) st->st_size);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        add_validators(r, v);
+        return answer_once(rq, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
+}
+
+/* Reads the root's path again, for when it was renamed under the workers. */
+static int root_path_refresh(StaticSite *s) {
+        char buf[PATH_MAX];
+        int r = path_of_fd(s->root_fd, buf, sizeof buf);
+        char *copy = r < 0 ? NULL : strdup(buf);
+
+        if (!copy)
+                return r < 0 ? r : -ENOMEM;
+        free(s->root_path);
+        s->root_path = copy;
+        return 0;
+}
+
+/* Whether the file open as fd, reached through a symlink, sits at a hidden
+ * path beneath the root; when that cannot be told, it is treated as hidden.
+ * One readlink() for each file opened through a symlink; none for the rest,
+ * nor for answers from the file cache, which only holds files that passed. */
+static bool opened_hidden(StaticSite *s, const char *rel, int fd) {
+        char resolved[PATH_MAX];
+        int r = path_of_fd(fd, resolved, sizeof resolved);
+
+        if (r >= 0)
+                r = path_resolved_is_hidden(resolved, s->root_path);
+        if (r == -EXDEV && root_path_refresh(s) >= 0)
+                r = path_resolved_is_hidden(resolved, s->root_path);
+        if (r < 0)
+                log_warning("cannot tell where '%s' leads (%s): answered as not found", rel,
+                            strerror(-r));
+        return r != 0;
+}
+
+/* "/dir/" and "/dir/." ask for a directory: a file so named is not found, as
+ * the kernel's ENOTDIR would have it, rather than served under a second URL
+ * whose relative links resolve one level too deep */
+static bool url_names_directory(const char *url) {
+        size_t n = strlen(url);
+        return (n >= 1 && url[n - 1] == '/') || (n >= 2 && url[n - 2] == '/' && url[n - 1] == '.');
+}
+
+/* An answer from the file cache: r is the cached response for rel, and v its
+ * validators, made from the stat that the lookup just compared. */
+static enum MHD_Result serve_cached(Request *rq, struct MHD_Response *r, const CondValidators *v,
+                                    const char *rel, bool is_index, bool names_directory,
+                                    bool body_sent) {
+        if (is_index && !names_directory)
+                return redirect_to_directory(rq, rel, body_sent);
+        if (!is_index && names_directory)
+                return answer_canned(rq, CANNED_NOT_FOUND);
+        switch (conditions_evaluate(rq->mhd, false, v)) {
+        case COND_PRECONDITION_FAILED:
+                return answer_canned(rq, CANNED_PRECONDITION_FAILED);
+        case COND_NOT_MODIFIED:
+                return queue_not_modified(rq, v);
+        case COND_SEND_WHOLE: /* no Range on this path */
+        case COND_SEND:
+                break;
+        }
+        if (body_sent)
+                rq->body_bytes += v->size;
+        return MHD_queue_response(rq->mhd, MHD_HTTP_OK, r);
+}
+
+/* The answer to a file that path_open() could not open with error err. */
+static Canned open_refusal(const char *rel, int err) {
+        switch (err) {
+        case -ENOENT:
+        case -ENOTDIR:
+        case -EISDIR:
+        case -ENAMETOOLONG: /* a segment longer than the file system allows */
+                return CANNED_NOT_FOUND;
+        case -EACCES:
+        case -EPERM:
+        case -EXDEV:
+        case -ENXIO: /* a socket, or a device without a driver */
+        case -ENODEV:
+        case -EOPNOTSUPP:
+                return CANNED_FORBIDDEN;
+        default:
+                log_warning("cannot open '%s' for a request: %s", rel, strerror(-err));
+                return CANNED_SERVER_ERROR;
+        }
+}
+
+/* body_sent: false for HEAD, whose answers count no bytes as sent */
+enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool body_sent) {
+        char rel[PATH_REQUEST_MAX + 1], resolved[PATH_REQUEST_MAX + 16];
+        struct MHD_Response *r;
+        struct stat st;
+        CondValidators validators;
+        const CondValidators *v;
+        const char *type, *range;
+        bool is_index = false, names_directory = url_names_directory(url), use_cache;
+        bool via_symlink = false;
+        int fd;
+
+        range = MHD_lookup_connection_value(rq->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+
+        fd = path_sanitize(url, rel, sizeof rel);
+        if (fd == -ENAMETOOLONG)
+                return answer_canned(rq, CANNED_URI_TOO_LONG);
+        if (fd < 0)
+                return answer_canned(rq, CANNED_FORBIDDEN);
+        /* before the cache, so a dotfile is neither answered from it nor
+         * stored in it; 404, not 403, so as not to tell that it exists */
+        if (!s->dotfiles && path_is_hidden(rel))
+                return answer_canned(rq, CANNED_NOT_FOUND);
+
+        /* draining responses need "Connection: close", which a shared cached
+         * response must not get; a range is cut from the file itself */
+        use_cache = !rq->draining && !range;
+        r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
+        if (r)
+                return serve_cached(rq, r, v, rel, is_index, names_directory, body_sent);
+
+        fd = path_open(s->root_fd, rel, &st, &is_index, &via_symlink);
+        if (fd < 0)
+                return answer_canned(rq, open_refusal(rel, fd));
+        /* a symlink whose own name has no dot may lead to a dotfile; checked
+         * before the redirect, which would tell that a directory is there */
+        if (via_symlink && !s->dotfiles && s->root_path && opened_hidden(s, rel, fd)) {
+                close(fd);
+                return answer_canned(rq, CANNED_NOT_FOUND);
+        }
+        if (is_index && !names_directory) {
+                close(fd);
+                return redirect_to_directory(rq, rel, body_sent);
+        }
+        if (!is_index && names_directory) {
+                close(fd);
+                return answer_canned(rq, CANNED_NOT_FOUND);
+        }
+        if (is_index)
+                (void) path_index(rel, resolved, sizeof resolved);
+        else
+                snprintf(resolved, sizeof resolved, "%s", rel);
+        type = mime_table_lookup(s->mime, resolved);
+
+        /* from the fstat of the fd about to be sent: never stale */
+        v = cond_validators_from_stat(&st, time(NULL), &validators) >= 0 ? &validators : NULL;
+        switch (conditions_evaluate(rq->mhd, range != NULL, v)) {
+        case COND_PRECONDITION_FAILED:
+                close(fd);
+                return answer_canned(rq, CANNED_PRECONDITION_FAILED);
+        case COND_NOT_MODIFIED:
+                close(fd);
+                return queue_not_modified(rq, v);
+        case COND_SEND_WHOLE:
+                range = NULL;
+                break;
+        case COND_SEND:
+                break;
+        }
+
+        if (range) {
+                uint64_t start, len;
+
+                switch (range_parse(range, (uint64_t) st.st_size, &start, &len)) {
+                case RANGE_OK:
+                        if (body_sent)
+                                rq->body_bytes += len;
+                        return queue_range(rq, fd, &st, v, type, start, len);
+                case RANGE_UNSATISFIABLE:
+                        close(fd);
+                        return queue_unsatisfiable(rq, &st, v);
+                case RANGE_IGNORE:
+                        break;
+                }
+        }
+        if (body_sent)
+                rq->body_bytes += (uint64_t) st.st_size;
+
+        r = use_cache && v ? filecache_store(s->cache, rel, resolved, is_index, fd, &st, v, type)
+                           : NULL;
+        if (r) {
+                close(fd);
+                return MHD_queue_response(rq->mhd, MHD_HTTP_OK, r);
+        }
+        return queue_fd(rq, fd, &st, v, type);
+}
