@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "metrics.h"
 #include "mhd-0.9.75.h"
+#include "scoreboard.h"
 #include "static.h"
 
 struct HttpServer {
@@ -30,7 +31,9 @@ struct HttpServer {
         StaticSite *site;
         bool draining;
         uint64_t request_timeout_usec; /* see http_server_cut_stalled() */
-        HttpStats stats;
+        unsigned connections;          /* open now */
+        Scoreboard *scoreboard;        /* the cluster's, for /metrics */
+        ScoreCounters *counters;       /* this worker's entry in it */
         ConnList conns;
         MhdUncork uncork;
         CannedSet canned;
@@ -76,18 +79,6 @@ static Request request_make(HttpServer *s, struct MHD_Connection *c) {
         };
 }
 
-/* This worker's counters, as /metrics shows them. */
-static MetricsSample server_sample(const HttpServer *s) {
-        return (MetricsSample) {
-                .worker_id = s->worker_id,
-                .requests = s->stats.requests,
-                .bytes_sent = s->stats.bytes_sent,
-                .connections = s->stats.connections,
-                .draining = s->draining,
-                .stalled_closed = s->stats.stalled_closed,
-        };
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
@@ -119,12 +110,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return answer_canned(&rq, CANNED_NOT_ALLOWED);
         if (strcmp(url, "/healthz") == 0)
                 return metrics_serve_health(&rq);
-        if (strcmp(url, "/metrics") == 0) {
-                MetricsSample m = server_sample(s);
-                return metrics_serve(&rq, &m);
-        }
+        if (strcmp(url, "/metrics") == 0)
+                return metrics_serve(&rq, s->scoreboard, s->worker_id);
         ret = static_serve(s->site, &rq, url, get);
-        s->stats.bytes_sent += rq.body_bytes;
+        score_add(&s->counters->bytes_sent, rq.body_bytes);
         return ret;
 }
 
@@ -133,7 +122,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         HttpServer *s = cls;
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-                s->stats.requests++;
+                score_add(&s->counters->requests, 1);
         conn_request_done(conn_get(c), now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
@@ -143,14 +132,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         Conn *conn;
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-                s->stats.connections++;
+                score_set32(&s->counters->connections, ++s->connections);
                 /* without memory for a Conn the connection is counted all
                  * the same, but neither cut when stalled nor hurried in a drain */
                 if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0)
                         *socket_context = conn;
                 return;
         }
-        s->stats.connections--;
+        score_set32(&s->counters->connections, --s->connections);
         conn = *socket_context;
         if (!conn)
                 return;
@@ -160,16 +149,18 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 }
 
 int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t n_fds,
-                    HttpServer **ret) {
+                    Scoreboard *sb, unsigned score_index, HttpServer **ret) {
         HttpServer *s;
         int r;
 
-        if (n_fds == 0 || n_fds > LISTEN_MAX_PER_WORKER)
+        if (n_fds == 0 || n_fds > LISTEN_MAX_PER_WORKER || !scoreboard_counters(sb, score_index))
                 return -EINVAL;
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
         s->worker_id = worker_id;
+        s->scoreboard = sb;
+        s->counters = scoreboard_counters(sb, score_index);
         s->pool_size = c->connection_memory;
         s->request_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
         r = static_new(c, &s->site);
@@ -239,17 +230,19 @@ int http_server_epoll_fd(const HttpServer *s, size_t i) {
 #define RUN_AGAIN_MAX 16
 
 static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
-        return mhd_daemon_full(d, s->stats.connections, s->per_daemon_limit);
+        return mhd_daemon_full(d, s->connections, s->per_daemon_limit);
 }
 
 /* Runs d until it has nothing more to do at once, and once more when the run
- * freed a slot at the connection limit (see mhd_daemon_full()). */
-static void daemon_run(HttpServer *s, struct MHD_Daemon *d) {
+ * freed a slot at the connection limit (see mhd_daemon_full()). -EIO when
+ * MHD says it cannot run: the daemon is broken, and so is the worker. */
+static int daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 bool was_full = daemon_full(s, d);
                 MHD_UNSIGNED_LONG_LONG ms;
 
-                MHD_run(d);
+                if (MHD_run(d) != MHD_YES)
+                        return -EIO;
                 mhd_uncork_pending(&s->uncork);
                 if (was_full && !daemon_full(s, d)) {
                         if (i + 1 == RUN_AGAIN_MAX)
@@ -257,28 +250,32 @@ static void daemon_run(HttpServer *s, struct MHD_Daemon *d) {
                         continue;
                 }
                 if (MHD_get_timeout(d, &ms) != MHD_YES || ms != 0)
-                        return;
+                        return 0;
         }
+        return 0;
 }
 
-void http_server_run(HttpServer *s) {
+int http_server_run(HttpServer *s) {
         s->run_again = false;
-        for (size_t i = 0; i < s->n_daemons; i++)
-                daemon_run(s, s->daemons[i]);
+        for (size_t i = 0; i < s->n_daemons; i++) {
+                int r = daemon_run(s, s->daemons[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
-void http_server_run_fd(HttpServer *s, int epoll_fd) {
+int http_server_run_fd(HttpServer *s, int epoll_fd) {
         for (size_t i = 0; i < s->n_daemons; i++)
-                if (s->epoll_fds[i] == epoll_fd) {
-                        daemon_run(s, s->daemons[i]);
-                        return;
-                }
+                if (s->epoll_fds[i] == epoll_fd)
+                        return daemon_run(s, s->daemons[i]);
+        return 0;
 }
 
 unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
         unsigned cut = conn_cut_stalled(&s->conns, now, s->request_timeout_usec);
 
-        s->stats.stalled_closed += cut;
+        score_add(&s->counters->stalled_closed, cut);
         return cut;
 }
 
@@ -307,6 +304,7 @@ void http_server_drain(HttpServer *s) {
         if (s->draining)
                 return;
         s->draining = true;
+        score_set32(&s->counters->draining, 1);
         /* quiesce hands the listening fd back without closing it: siblings and
          * systemd keep sharing it. This worker's copy goes away when it exits. */
         for (size_t i = 0; i < s->n_daemons; i++)
@@ -318,8 +316,8 @@ bool http_server_draining(const HttpServer *s) {
         return s->draining;
 }
 
-HttpStats http_server_stats(const HttpServer *s) {
-        return s->stats;
+unsigned http_server_connections(const HttpServer *s) {
+        return s->connections;
 }
 
 void http_server_free(HttpServer *s) {

@@ -9,30 +9,26 @@
 #include "config.h"
 
 typedef struct HttpServer HttpServer;
+typedef struct Scoreboard Scoreboard;
 
-typedef struct HttpStats {
-        uint64_t requests;
-        uint64_t bytes_sent;
-        uint64_t stalled_closed; /* connections cut by http_server_cut_stalled() */
-        uint32_t connections;
-} HttpStats;
-
-/* Starts one MHD daemon per fd. On failure every daemon started so far is
- * stopped and the fds must be considered closed. */
+/* Starts one MHD daemon per fd. The server counts in its entry of the
+ * scoreboard, and /metrics reads all of it. On failure every daemon started
+ * so far is stopped and the fds must be considered closed. */
 int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t n_fds,
-                    HttpServer **ret);
+                    Scoreboard *sb, unsigned score_index, HttpServer **ret);
 
 size_t http_server_n_daemons(const HttpServer *s);
 
 /* The epoll fd of daemon i, to watch for EPOLLIN. */
 int http_server_epoll_fd(const HttpServer *s, size_t i);
 
-/* Lets every daemon do its pending work (after a timeout). */
-void http_server_run(HttpServer *s);
+/* Lets every daemon do its pending work (after a timeout). -EIO when
+ * libmicrohttpd cannot run: the worker can no longer serve. */
+int http_server_run(HttpServer *s);
 
 /* Lets the daemon behind one epoll fd work: a worker serving several sockets
  * wakes only the one that has something to do. */
-void http_server_run_fd(HttpServer *s, int epoll_fd);
+int http_server_run_fd(HttpServer *s, int epoll_fd);
 
 /* Shuts down the connections whose next request has not arrived whole in
  * time, as of now (CLOCK_MONOTONIC usec): its request line within
@@ -50,6 +46,7 @@ void http_server_drain(HttpServer *s);
 
 bool http_server_draining(const HttpServer *s);
 
-HttpStats http_server_stats(const HttpServer *s);
+/* Connections open now. */
+unsigned http_server_connections(const HttpServer *s);
 
 void http_server_free(HttpServer *s);

@@ -1,32 +1,24 @@
-/* Health and metrics: /healthz, and /metrics in Prometheus' text format,
- * rendered from a sample of counters that needs no server to test. */
+/* Health and metrics: /healthz, and /metrics in Prometheus' text format.
+ * /metrics shows the whole cluster from the scoreboard, so every scrape
+ * reads the same series whichever worker answers it. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "answer.h"
+#include "scoreboard.h"
 
-/* What /metrics reports for one worker. */
-typedef struct MetricsSample {
-        unsigned worker_id;
-        uint64_t requests;
-        uint64_t bytes_sent;
-        uint32_t connections;
-        bool draining;
-        uint64_t stalled_closed; /* connections cut for a request that trickled in */
-} MetricsSample;
+/* Writes the /metrics body for a snapshot of the scoreboard to f: each
+ * worker id's series (labelled worker="N"; the counters go on across the
+ * id's processes), the totals, and the manager's own figures. */
+int metrics_render(const ScoreSnapshot *snap, FILE *f);
 
-/* Room enough for any sample's body. */
-#define METRICS_BODY_MAX 1024
-
-/* Writes the /metrics body for m into buf, NUL-terminated, and its length
- * without the NUL to *ret_len. -ENOBUFS when it does not fit in size bytes. */
-int metrics_render(const MetricsSample *m, char *buf, size_t size, size_t *ret_len);
-
-/* Answers /metrics with m. */
-enum MHD_Result metrics_serve(const Request *rq, const MetricsSample *m);
+/* Answers /metrics from the scoreboard; worker_id, the answering worker's,
+ * goes in an X-Clusterd-Worker header. */
+enum MHD_Result metrics_serve(const Request *rq, const Scoreboard *sb, unsigned worker_id);
 
 /* Answers /healthz: 200 "ok", or 503 "draining" once the worker drains. */
 enum MHD_Result metrics_serve_health(const Request *rq);

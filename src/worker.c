@@ -32,7 +32,8 @@ typedef struct Worker {
         const Config *config;
         unsigned id;
         int ipc_fd;
-        ScoreCounters *counters; /* its scoreboard entry */
+        Scoreboard *scoreboard;
+        unsigned score_index;
         sd_event *event;
         HttpServer *http;
         sd_event_source *mhd_timer;
@@ -53,22 +54,9 @@ static uint64_t rss_bytes(void) {
         return ok ? resident * (uint64_t) sysconf(_SC_PAGESIZE) : 0;
 }
 
-/* Copies the HTTP counters to the scoreboard. */
-static void worker_publish(Worker *w) {
-        HttpStats st = http_server_stats(w->http);
-        ScoreCounters *c = w->counters;
-
-        __atomic_store_n(&c->requests, st.requests, __ATOMIC_RELAXED);
-        __atomic_store_n(&c->bytes_sent, st.bytes_sent, __ATOMIC_RELAXED);
-        __atomic_store_n(&c->stalled_closed, st.stalled_closed, __ATOMIC_RELAXED);
-        score_set32(&c->connections, st.connections);
-        score_set32(&c->draining, http_server_draining(w->http));
-}
-
 static int worker_send_heartbeat(Worker *w) {
         IpcHeartbeat hb = { .rss_bytes = rss_bytes() };
 
-        worker_publish(w);
         return ipc_send(w->ipc_fd, IPC_HEARTBEAT, w->id, &hb, sizeof hb);
 }
 
@@ -76,7 +64,6 @@ static void worker_exit(Worker *w, int status) {
         if (w->exiting)
                 return;
         w->exiting = true;
-        worker_publish(w);
         sd_event_exit(w->event, status);
 }
 
@@ -89,7 +76,7 @@ static int worker_fail(Worker *w, const char *what, int r) {
 
 /* A draining worker leaves as soon as its last connection is gone. */
 static void worker_check_drained(Worker *w) {
-        if (!http_server_draining(w->http) || http_server_stats(w->http).connections > 0)
+        if (!http_server_draining(w->http) || http_server_connections(w->http) > 0)
                 return;
         log_info("drained, exiting");
         worker_exit(w, EXIT_SUCCESS);
@@ -106,7 +93,7 @@ static void worker_check_drained(Worker *w) {
 #define TRIM_LARGE_PEAK 64u
 
 static void worker_trim_memory(Worker *w, bool idle_only) {
-        uint32_t now = http_server_stats(w->http).connections;
+        uint32_t now = http_server_connections(w->http);
         bool trim;
 
         if (now > w->connections_peak) {
@@ -129,8 +116,10 @@ static void worker_trim_memory(Worker *w, bool idle_only) {
 
 static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Worker *w = userdata;
-        http_server_run_fd(w->http, fd);
-        worker_publish(w);
+        int r = http_server_run_fd(w->http, fd);
+
+        if (r < 0)
+                return worker_fail(w, "libmicrohttpd cannot run", r);
         worker_trim_memory(w, true);
         worker_check_drained(w);
         return 0;
@@ -138,8 +127,10 @@ static int on_mhd_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 static int on_mhd_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
-        http_server_run(w->http);
-        worker_publish(w);
+        int r = http_server_run(w->http);
+
+        if (r < 0)
+                return worker_fail(w, "libmicrohttpd cannot run", r);
         worker_trim_memory(w, true);
         worker_check_drained(w);
         return 0;
@@ -174,7 +165,7 @@ static int on_prepare(sd_event_source *s, void *userdata) {
 
 static int on_drain_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
-        unsigned open = http_server_stats(w->http).connections;
+        unsigned open = http_server_connections(w->http);
 
         log_warning("drain timeout reached with %u connection(s) open, exiting", open);
         worker_exit(w, open > 0 ? WORKER_EXIT_DRAIN_CUT : EXIT_SUCCESS);
@@ -184,7 +175,7 @@ static int on_drain_deadline(sd_event_source *s, uint64_t usec, void *userdata) 
 static int worker_drain(Worker *w, uint64_t timeout_usec) {
         if (http_server_draining(w->http))
                 return 0;
-        log_info("draining, %u connection(s) open", http_server_stats(w->http).connections);
+        log_info("draining, %u connection(s) open", http_server_connections(w->http));
         http_server_drain(w->http);
         int r = sd_event_add_time(w->event, NULL, CLOCK_MONOTONIC,
                                   now_usec(CLOCK_MONOTONIC) + timeout_usec, 0, on_drain_deadline,
@@ -296,7 +287,8 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
         if (r < 0)
                 return log_error("cannot watch SIGTERM: %s", strerror(-r)), r;
 
-        r = http_server_new(w->config, w->id, listen_fds, n_fds, &w->http);
+        r = http_server_new(w->config, w->id, listen_fds, n_fds, w->scoreboard, w->score_index,
+                            &w->http);
         if (r < 0)
                 return log_error("cannot start HTTP on %zu socket(s) with root %s: %s", n_fds,
                                  w->config->root, strerror(-r)),
@@ -338,15 +330,14 @@ int worker_main(const WorkerSetup *setup) {
                 .config = setup->config,
                 .id = setup->id,
                 .ipc_fd = setup->ipc_fd,
-                .counters = scoreboard_counters(setup->scoreboard, setup->score_index),
+                .scoreboard = setup->scoreboard,
+                .score_index = setup->score_index,
         };
         char tag[32];
         int r;
 
         snprintf(tag, sizeof tag, "worker %u", w.id);
         log_setup(tag, w.config->log_level);
-        if (!w.counters)
-                return EXIT_FAILURE;
 
         r = worker_setup(&w, setup->listen_fds, setup->n_listen_fds);
         if (r >= 0) {

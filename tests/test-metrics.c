@@ -1,95 +1,136 @@
-/* Unit tests for metrics.c: the /metrics body, byte for byte, and its size limit. */
+/* Unit tests for metrics.c: the /metrics body rendered from a scoreboard
+ * snapshot: every worker id's series, the totals, the manager's figures,
+ * and counters that go on across a worker id's processes. */
 #include <errno.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "metrics.h"
 
-static const MetricsSample sample = {
-        .worker_id = 3,
-        .requests = 12345,
-        .bytes_sent = 9876543210,
-        .connections = 7,
-        .draining = false,
-        .stalled_closed = 2,
-};
-
-/* What Prometheus scrapes today; a change here is a change for every dashboard. */
-static const char sample_body[] = "# TYPE clusterd_worker_requests_total counter\n"
-                                  "clusterd_worker_requests_total{worker=\"3\"} 12345\n"
-                                  "# TYPE clusterd_worker_sent_bytes_total counter\n"
-                                  "clusterd_worker_sent_bytes_total{worker=\"3\"} 9876543210\n"
-                                  "# TYPE clusterd_worker_connections gauge\n"
-                                  "clusterd_worker_connections{worker=\"3\"} 7\n"
-                                  "# TYPE clusterd_worker_draining gauge\n"
-                                  "clusterd_worker_draining{worker=\"3\"} 0\n"
-                                  "# TYPE clusterd_worker_stalled_closed_total counter\n"
-                                  "clusterd_worker_stalled_closed_total{worker=\"3\"} 2\n";
-
-static void test_render_exact(void **state) {
-        char buf[METRICS_BODY_MAX];
+static char *render(const ScoreSnapshot *snap) {
+        char *body = NULL;
         size_t len = 0;
+        FILE *f = open_memstream(&body, &len);
 
-        assert_int_equal(metrics_render(&sample, buf, sizeof buf, &len), 0);
-        assert_string_equal(buf, sample_body);
-        assert_int_equal(len, sizeof sample_body - 1);
+        assert_non_null(f);
+        assert_int_equal(metrics_render(snap, f), 0);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(strlen(body), len);
+        return body;
 }
 
-static void test_render_draining(void **state) {
-        MetricsSample m = sample;
-        char buf[METRICS_BODY_MAX];
-        size_t len = 0;
+static void assert_line(const char *body, const char *line) {
+        char want[256];
 
-        m.draining = true;
-        assert_int_equal(metrics_render(&m, buf, sizeof buf, &len), 0);
-        assert_non_null(strstr(buf, "\nclusterd_worker_draining{worker=\"3\"} 1\n"));
-        assert_int_equal(len, strlen(buf));
+        snprintf(want, sizeof want, "\n%s\n", line);
+        if (!strstr(body, want))
+                fail_msg("no line '%s' in:\n%s", line, body);
 }
 
-/* The largest values of every field still fit in METRICS_BODY_MAX. */
-static void test_render_largest(void **state) {
-        const MetricsSample m = {
-                .worker_id = UINT_MAX,
-                .requests = UINT64_MAX,
-                .bytes_sent = UINT64_MAX,
-                .connections = UINT32_MAX,
-                .draining = true,
-                .stalled_closed = UINT64_MAX,
+static void assert_no_line_with(const char *body, const char *part) {
+        if (strstr(body, part))
+                fail_msg("'%s' should not be in:\n%s", part, body);
+}
+
+static ScoreSnapshot *two_workers(void) {
+        ScoreSnapshot *s = calloc(1, sizeof *s);
+
+        assert_non_null(s);
+        s->manager = (ScoreManager) {
+                .restarts = 4,
+                .reloads = 2,
+                .reloads_failed = 1,
+                .workers_wanted = 2,
+                .workers_serving = 2,
         };
-        char buf[METRICS_BODY_MAX];
-        size_t len = 0;
-
-        assert_int_equal(metrics_render(&m, buf, sizeof buf, &len), 0);
-        assert_int_equal(len, strlen(buf));
-        assert_non_null(strstr(buf, "clusterd_worker_requests_total{worker=\"4294967295\"} "
-                                    "18446744073709551615\n"));
-        assert_non_null(strstr(buf, "clusterd_worker_connections{worker=\"4294967295\"} "
-                                    "4294967295\n"));
+        /* worker 1: one process, never replaced */
+        s->live[0] = (ScoreCounters) { .requests = 100, .bytes_sent = 5000, .connections = 3 };
+        s->live_processes[0] = 1;
+        /* worker 2: three processes before this one, which drains beside
+         * its replacement */
+        s->retired[1] = (ScoreRetired) { .requests = 900,
+                                         .bytes_sent = 1,
+                                         .restarts = 4,
+                                         .stalled_closed = 2,
+                                         .accept_failed = 7 };
+        s->live[1] = (ScoreCounters) { .requests = 11, .connections = 1, .draining = 1 };
+        s->live_processes[1] = 2;
+        return s;
 }
 
-/* A buffer one byte short of the body and its NUL is refused, not cut. */
-static void test_render_too_small(void **state) {
-        char buf[sizeof sample_body];
-        size_t len = 12345;
+static void test_every_worker_and_the_totals(void **state) {
+        ScoreSnapshot *s = two_workers();
+        char *body = render(s);
 
-        assert_int_equal(metrics_render(&sample, buf, sizeof buf - 1, &len), -ENOBUFS);
-        assert_int_equal(len, 12345); /* untouched */
-        assert_int_equal(metrics_render(&sample, buf, sizeof buf, &len), 0);
-        assert_string_equal(buf, sample_body);
+        assert_true(strncmp(body, "# HELP clusterd_worker_requests_total ", 38) == 0);
+        assert_line(body, "# TYPE clusterd_worker_requests_total counter");
+        assert_line(body, "clusterd_worker_requests_total{worker=\"1\"} 100");
+        assert_line(body, "clusterd_worker_requests_total{worker=\"2\"} 911");
+        assert_line(body, "clusterd_requests_total 1011");
+        assert_line(body, "clusterd_worker_sent_bytes_total{worker=\"2\"} 1");
+        assert_line(body, "clusterd_sent_bytes_total 5001");
+        assert_line(body, "clusterd_worker_connections{worker=\"1\"} 3");
+        assert_line(body, "clusterd_connections 4");
+        assert_line(body, "clusterd_worker_draining{worker=\"1\"} 0");
+        assert_line(body, "clusterd_worker_draining{worker=\"2\"} 1");
+        assert_line(body, "clusterd_worker_stalled_closed_total{worker=\"2\"} 2");
+        assert_line(body, "clusterd_worker_accept_failed_total{worker=\"2\"} 7");
+        assert_line(body, "clusterd_accept_failed_total 7");
+        assert_line(body, "clusterd_worker_restarts_total{worker=\"2\"} 4");
+        assert_line(body, "clusterd_restarts_total 4");
+        assert_line(body, "clusterd_worker_processes{worker=\"2\"} 2");
+        assert_line(body, "clusterd_reloads_total 2");
+        assert_line(body, "clusterd_reloads_failed_total 1");
+        assert_line(body, "clusterd_workers_wanted 2");
+        assert_line(body, "clusterd_workers_serving 2");
+        assert_no_line_with(body, "worker=\"3\"");
+        assert_no_line_with(body, "clusterd_draining ");
+        free(body);
+        free(s);
+}
+
+/* A worker id scaled away keeps its series: Prometheus would read a
+ * counter that vanished and came back as a reset. */
+static void test_id_scaled_away_keeps_its_counters(void **state) {
+        ScoreSnapshot *s = two_workers();
+        char *body;
+
+        s->retired[1].requests += s->live[1].requests;
+        s->live[1] = (ScoreCounters) {};
+        s->live_processes[1] = 0;
+        body = render(s);
+        assert_line(body, "clusterd_worker_requests_total{worker=\"2\"} 911");
+        assert_line(body, "clusterd_worker_processes{worker=\"2\"} 0");
+        assert_line(body, "clusterd_requests_total 1011");
+        free(body);
+        free(s);
+}
+
+static void test_largest_values(void **state) {
+        ScoreSnapshot *s = calloc(1, sizeof *s);
+        char *body;
+
+        assert_non_null(s);
+        s->live[CONFIG_MAX_WORKERS - 1].requests = UINT64_MAX;
+        s->live_processes[CONFIG_MAX_WORKERS - 1] = 1;
+        body = render(s);
+        assert_line(body, "clusterd_worker_requests_total{worker=\"256\"} 18446744073709551615");
+        free(body);
+        free(s);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_render_exact),
-                cmocka_unit_test(test_render_draining),
-                cmocka_unit_test(test_render_largest),
-                cmocka_unit_test(test_render_too_small),
+                cmocka_unit_test(test_every_worker_and_the_totals),
+                cmocka_unit_test(test_id_scaled_away_keeps_its_counters),
+                cmocka_unit_test(test_largest_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,16 +7,16 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 # on_each_worker PATH CURL-ARGS...: "WORKER STATUS" lines, one per worker. Each
 # comes from a connection that asks /metrics first, to learn which worker it
-# reached, and then PATH with CURL-ARGS; new connections are tried until
-# every worker has answered.
+# reached (X-Clusterd-Worker), and then PATH with CURL-ARGS; new connections
+# are tried until every worker has answered.
 on_each_worker() {
         local path=$1 seen=" " tries=0 worker code
         shift
         while ((tries++ < 60)) && [[ $(wc -w <<<"$seen") -lt 2 ]]; do
-                code=$(curl -s -o "$TMP/each.metrics" "$URL/metrics" -o /dev/null -w '%{http_code}\n' \
-                        --max-time 5 "$@" "$URL$path" | tail -n1) || true
-                worker=$(sed -n 's/^clusterd_worker_requests_total{worker="\([0-9]*\)"}.*/\1/p' \
-                        "$TMP/each.metrics" 2>/dev/null)
+                code=$(curl -s -o /dev/null -D "$TMP/each.head" "$URL/metrics" --next -s -o /dev/null \
+                        -w '%{http_code}\n' --max-time 5 "$@" "$URL$path" | tail -n1) || true
+                worker=$(sed -n 's/^X-Clusterd-Worker: \([0-9]*\)\r\?$/\1/ip' \
+                        "$TMP/each.head" 2>/dev/null | head -n1)
                 [[ -n $worker && $seen != *" $worker "* ]] || continue
                 seen+="$worker "
                 echo "$worker $code"
@@ -414,22 +414,32 @@ check_eq "touched: If-Range with the previous ETag gets the whole file" 200 \
 # health
 check_eq "GET /healthz: 200" 200 "$(http_code "$URL/healthz")"
 check_eq "HEAD /healthz: 200" 200 "$(http_code "$URL/healthz" -I)"
-check_match "GET /metrics: worker counters" 'clusterd_worker_requests_total\{worker="[0-9]+"\}' \
-        "$(curl -s "$URL/metrics" || true)"
+metrics=$(curl -s "$URL/metrics" || true)
+check_match "GET /metrics: worker 1's counters" 'clusterd_worker_requests_total\{worker="1"\} [0-9]+' \
+        "$metrics"
+check_match "GET /metrics: worker 2's counters, from whichever worker answers" \
+        'clusterd_worker_requests_total\{worker="2"\} [0-9]+' "$metrics"
+check_match "GET /metrics: the total" $'\nclusterd_requests_total [0-9]+' "$metrics"
+check_match "GET /metrics: the manager's figures" $'\nclusterd_workers_serving 2' "$metrics"
 # one connection (curl keeps it across --next), so one worker answers them
 # all: its byte counter before and after the 1 MiB file (sent with sendfile)
 # and a small one twice (the second time, at least, from the in-memory
 # cache), and after a HEAD of the large one
-curl -s -o "$TMP/metrics1" "$URL/metrics" -o /dev/null "$URL/big.bin" -o /dev/null "$URL/hello.txt" \
-        -o /dev/null "$URL/hello.txt" -o "$TMP/metrics2" "$URL/metrics" \
-        --next -s -I -o /dev/null "$URL/big.bin" --next -s -o "$TMP/metrics3" "$URL/metrics" || true
+curl -s -o "$TMP/metrics1" -D "$TMP/head1" "$URL/metrics" \
+        --next -s -o /dev/null "$URL/big.bin" -o /dev/null "$URL/hello.txt" -o /dev/null "$URL/hello.txt" \
+        --next -s -o "$TMP/metrics2" -D "$TMP/head2" "$URL/metrics" \
+        --next -s -I -o /dev/null "$URL/big.bin" \
+        --next -s -o "$TMP/metrics3" -D "$TMP/head3" "$URL/metrics" || true
 want=$((1048576 + 2 * $(stat -c %s "$ROOT/hello.txt")))
-sent_bytes() { # sent_bytes FILE: "WORKER BYTES" from a /metrics answer
-        sed -n 's/^clusterd_worker_sent_bytes_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' "$1"
+answered_by() { # answered_by HEADERS: the worker a /metrics answer names
+        sed -n 's/^X-Clusterd-Worker: \([0-9]*\)\r\?$/\1/ip' "$1" | head -n1
 }
-read -r w1 b1 < <(sent_bytes "$TMP/metrics1") || true
-read -r w2 b2 < <(sent_bytes "$TMP/metrics2") || true
-read -r w3 b3 < <(sent_bytes "$TMP/metrics3") || true
+sent_bytes() { # sent_bytes FILE WORKER: WORKER's byte counter in a /metrics answer
+        sed -n "s/^clusterd_worker_sent_bytes_total{worker=\"$2\"} \([0-9]*\)$/\1/p" "$1"
+}
+w1=$(answered_by "$TMP/head1") w2=$(answered_by "$TMP/head2") w3=$(answered_by "$TMP/head3")
+b1=$(sent_bytes "$TMP/metrics1" "$w1") b2=$(sent_bytes "$TMP/metrics2" "$w1")
+b3=$(sent_bytes "$TMP/metrics3" "$w1")
 check_cmd "GET /metrics: clusterd_worker_sent_bytes_total grew by the $want bytes sent (${b1:-none} -> ${b2:-none})" \
         test -n "${w1:-}" -a "${w1:-}" = "${w2:-}" -a "$((${b2:-0} - ${b1:-0}))" -eq "$want"
 check_cmd "HEAD sends no body and adds nothing to it (${b2:-none} -> ${b3:-none})" \

@@ -7,12 +7,13 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 # one connection, two requests: /healthz then /metrics, so both come from the
-# same worker; prints "CODE WORKER-ID"
+# same worker, which names itself in X-Clusterd-Worker; prints "CODE WORKER-ID"
 healthz_and_worker() {
         local out
         out=$(curl -s --max-time 5 -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$PORT/healthz" \
-                -w '%{http_code} ' "http://127.0.0.1:$PORT/metrics") || true
-        echo "${out%% *} $(grep -o 'requests_total{worker="[0-9]*"' <<<"$out" | grep -o '[0-9]*' | head -n1)"
+                --next -s --max-time 5 -o /dev/null -w '%header{x-clusterd-worker}' \
+                "http://127.0.0.1:$PORT/metrics") || true
+        echo "${out%% *} $(grep -o '[0-9]*$' <<<"$out")"
 }
 
 # all_workers_answer N: polls until /healthz said 200 from each of N workers
