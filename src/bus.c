@@ -420,7 +420,11 @@ static int bus_on_name(sd_bus_message *reply, void *userdata, sd_bus_error *erro
         if (e) {
                 r = sd_bus_message_get_errno(reply);
                 bus_go_off(b, "cannot own the name " BUS_NAME ": %s",
-                           r == EACCES ? "the D-Bus policy does not allow it"
+                           r == EACCES ? "the D-Bus policy does not allow it (for the API, copy "
+                                         "service/dbus/io.clusterd1.conf to "
+                                         "/usr/share/dbus-1/system.d/, run 'systemctl reload "
+                                         "dbus' and start clusterd again, as root or user "
+                                         "clusterd)"
                                        : e->message ?: e->name);
                 return 0;
         }

@@ -15,6 +15,12 @@ TESTNAME=$(basename "$0" .sh)
 
 TMP=$(mktemp -d "/tmp/clusterd-bus-$TESTNAME.XXXXXX")
 chmod 755 "$TMP" # uid 65534 must reach the bus socket
+# What clusterd serves: a copy of the default site, because some tests run
+# clusterd as uid 65534, which cannot read a clone in a private directory
+# such as /root (mode 0700).
+WWW=$TMP/www
+cp -R "$SRCDIR/service/www" "$WWW"
+chmod -R a+rX "$WWW"
 SOCK=$TMP/system_bus_socket
 ADDR=unix:path=$SOCK
 BUS_PID=
@@ -166,7 +172,7 @@ launch_clusterd() {
     shift 2
     PORT=$(free_port)
     DBUS_SYSTEM_BUS_ADDRESS=$address "${RUN_AS[@]}" "$CLUSTERD" --config "$CLUSTERD_CONFIG" \
-        --listen "127.0.0.1:$PORT" --workers "$workers" --root "$SRCDIR/service/www" \
+        --listen "127.0.0.1:$PORT" --workers "$workers" --root "$WWW" \
         --drain-timeout 5s "$@" >"$TMP/clusterd.log" 2>&1 &
     CLUSTERD_PID=$!
 }
@@ -177,7 +183,7 @@ launch_clusterd() {
 start_clusterd_from_config() {
     PORT=$(free_port)
     DBUS_SYSTEM_BUS_ADDRESS=$ADDR "$CLUSTERD" --config "$CLUSTERD_CONFIG" \
-        --listen "127.0.0.1:$PORT" --root "$SRCDIR/service/www" --drain-timeout 5s \
+        --listen "127.0.0.1:$PORT" --root "$WWW" --drain-timeout 5s \
         >"$TMP/clusterd.log" 2>&1 &
     CLUSTERD_PID=$!
     if ! wait_for 20 settled "$1"; then

@@ -64,7 +64,7 @@ done
 check "the workers' Requests add up to RequestsTotal ($sum)" test "$sum" -eq "$after"
 
 bytes=$(($(workers_bytes) - bytes_before))
-index_size=$(stat -c %s "$SRCDIR/service/www/index.html")
+index_size=$(stat -c %s "$WWW/index.html")
 # index.html is answered from each worker's in-memory cache after the first time
 check "the workers' BytesSent grew by index.html's $index_size bytes 500 times ($bytes)" \
     test "$bytes" -eq $((500 * index_size))

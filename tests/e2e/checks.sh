@@ -220,6 +220,44 @@ check_stop() {
 	say "stopped: $(ct systemctl is-active clusterd.service); no clusterd process"
 }
 
+# the addresses clusterd.socket listens on, sorted, one line per socket
+listening() { ct ss -Hltn 'sport = :8080' | awk '{ print $4 }' | sort; }
+# how many addresses "systemctl status clusterd.socket" lists
+# (the first line has "Listen:", each further one only the address)
+status_listens() { ct systemctl status clusterd.socket --no-pager | grep -c ' (Stream)$'; }
+
+# The README's order for other addresses where the socket is already
+# listening (the package enables and starts it): the drop-in, daemon-reload,
+# restart clusterd.socket. A running clusterd.service is restarted with it
+# (it Requires= the socket) and serves only the new address. Removing the
+# drop-in the same way brings the 16 default sockets back.
+check_listen_dropin() {
+	local dir=/etc/systemd/system/clusterd.socket.d before pid status=0 line
+	[[ $(http_code) == 200 ]] || return 1 # the service runs when the socket restarts
+	pid=$(main_pid)
+	before=$(status_listens)
+	ct mkdir -p "$dir"
+	printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:8080\n' |
+		ct tee "$dir/listen.conf" >/dev/null
+	ct systemctl daemon-reload
+	ct systemctl restart clusterd.socket || return 1
+	[[ $(http_code) == 200 ]] || status=1
+	line=$(ct journalctl -u clusterd.service -o cat | grep 'socket(s) from systemd' | tail -n 1)
+	say "systemctl status clusterd.socket listed $before addresses, with listen.conf" \
+		"$(status_listens); listening: $(listening | xargs); MainPID $pid -> $(main_pid);" \
+		"GET [::1]:8080 -> $(http_code 'http://[::1]:8080/'); $line"
+	[[ $before == 16 && $(status_listens) == 1 && $(listening) == 127.0.0.1:8080 ]] || status=1
+	[[ $(main_pid) != "$pid" && $(http_code 'http://[::1]:8080/') == 000 ]] || status=1
+	[[ $line == "manager: using 1 socket(s) from systemd on 1 address(es)" ]] || status=1
+	ct rm -r "$dir"
+	ct systemctl daemon-reload
+	ct systemctl restart clusterd.socket || return 1
+	say "without it: $(listening | uniq -c | xargs)"
+	[[ $(listening | grep -c '^0.0.0.0:8080$') == 8 && $(listening | grep -c '^\[::\]:8080$') == 8 ]] ||
+		status=1
+	((status == 0))
+}
+
 # The sequence both install paths run once clusterd.socket is listening.
 run_common_checks() {
 	check "first request activates the service and gets 200" check_first_request_activates

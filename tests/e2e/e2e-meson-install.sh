@@ -68,8 +68,23 @@ check_per_worker_sockets() {
 	[[ $line == "manager: using $((2 * n)) socket(s) from systemd on 2 address(es)" ]]
 }
 
+# Inside this container is where the e2e tests cannot run on this machine
+# (no overlay of an overlay, a cgroup outside the cgroup namespace): the probe
+# they start with, run in here, skips with the reason, or lets them go where
+# a container in a container does start.
+check_probe_inside() {
+	local out rc=0
+	# shellcheck disable=SC2016 # expanded by the shell in the container
+	out=$(ct env -u E2E_REQUIRED bash -c \
+		'. "$1"; e2e_require_container "$(mktemp -d /var/tmp/clusterd-e2e-probe.XXXXXX)"' \
+		_ "$src/tests/e2e/lib.sh" 2>&1) || rc=$?
+	say "the probe inside the container: exit $rc${out:+: $out}"
+	[[ $rc == 77 && $out == "SKIP: "* ]] || [[ $rc == 0 && -z $out ]]
+}
+
 check "meson install, sysusers, enable --now clusterd.socket" install_from_source
 run_common_checks
 check "per-worker sockets from a drop-in (ReusePort=yes)" check_per_worker_sockets
+check "inside the container, the e2e probe skips with a reason (or goes)" check_probe_inside
 check "no clusterd process left" no_clusterd_process
 e2e_finish

@@ -4,8 +4,9 @@
 # the overlay's upper layer, so the host stays untouched; the container is
 # always powered off and the layers removed on exit, failed or not.
 #
-# A test script sources this file, calls e2e_init, then e2e_boot, drives the
-# container with `in CMD...`, records results with check/fail, and ends with
+# A test script sources this file, calls e2e_init (which skips, exit 77, where
+# no container can start: see e2e_probe), then e2e_boot, drives the
+# container with `ct CMD...`, records results with check/fail, and ends with
 # e2e_finish.
 
 set -uo pipefail
@@ -42,6 +43,40 @@ e2e_require() {
 			e2e_cannot_run "$t is missing (package systemd-container / util-linux / curl)"
 		fi
 	done
+}
+
+# e2e_probe DIR: can systemd-nspawn start a container of this machine here?
+# Starts the cheapest one there is: /bin/true, not a boot, over an overlay of
+# / in DIR, with e2e_boot's options (about 0.1 s). That goes through the same
+# overlay mount and cgroup set-up as a boot, which is where a container
+# inside a container, or on some cgroup-v1 hosts, fails ("Failed to create
+# /../payload subcgroup: Not a directory"). When it cannot, prints why and
+# returns 1.
+e2e_probe() {
+	local d=$1 out status=0 virt cgroupfs
+	mkdir -p "$d/up" "$d/wk" "$d/root" || return 1
+	if ! out=$(mount -t overlay overlay -o "lowerdir=/,upperdir=$d/up,workdir=$d/wk" \
+		"$d/root" 2>&1); then
+		echo "cannot mount an overlay of / ($(head -n 1 <<<"$out"))"
+		return 1
+	fi
+	out=$(timeout 30 systemd-nspawn -q -D "$d/root" --register=no --keep-unit --private-network \
+		--link-journal=no --console=pipe -- /bin/true </dev/null 2>&1) || status=$?
+	umount "$d/root" || umount -l "$d/root"
+	((status == 0)) && return 0
+	# the error, not the notes nspawn adds on its way out
+	out=$(grep -m 1 '^Failed' <<<"$out" || tail -n 1 <<<"$out")
+	# what tells such machines apart, for whoever reads the reason
+	if virt=$(systemd-detect-virt --container 2>/dev/null); then
+		virt="inside a $virt container"
+	else
+		virt="not in a container"
+	fi
+	cgroupfs=$(stat -fc %T /sys/fs/cgroup)
+	[[ $cgroupfs == cgroup2fs ]] || cgroupfs+=", cgroup v1 or hybrid"
+	echo "systemd-nspawn cannot start a container here: ${out:-exit status $status}" \
+		"($virt; /sys/fs/cgroup is $cgroupfs)"
+	return 1
 }
 
 # The container's PID 1: the child of systemd-nspawn that runs systemd (an
@@ -85,9 +120,11 @@ e2e_cleanup() {
 		wait "$E2E_NSPAWN" 2>/dev/null || true
 	fi
 	if [[ -n $E2E_DIR ]]; then
-		if mountpoint -q "$E2E_DIR/root"; then
-			umount "$E2E_DIR/root" 2>/dev/null || umount -l "$E2E_DIR/root" || true
-		fi
+		for i in "$E2E_DIR/root" "$E2E_DIR/probe/root"; do
+			if mountpoint -q "$i"; then
+				umount "$i" 2>/dev/null || umount -l "$i" || true
+			fi
+		done
 		rm -rf "$E2E_DIR"
 	fi
 	return "$status"
@@ -104,6 +141,16 @@ e2e_init() {
 	trap 'exit 130' INT TERM
 	echo $$ >"$E2E_DIR/owner"
 	mkdir -p "$E2E_DIR/up" "$E2E_DIR/wk" "$E2E_DIR/root"
+	# before any build: a machine that cannot boot the container skips at once
+	e2e_require_container "$E2E_DIR/probe"
+	rm -rf "$E2E_DIR/probe"
+}
+
+# e2e_require_container DIR: e2e_probe, and a skip with its reason when no
+# container can start here.
+e2e_require_container() {
+	local why
+	why=$(e2e_probe "$1") || e2e_cannot_run "$why"
 }
 
 # Removes what a run killed with SIGKILL left behind: a work directory whose

@@ -5,20 +5,29 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
-# reload_under_load NAME REQUESTS [AB-ARGS...]: ab fetches an 11 KB page
+# ab_connected: ab has a connection open to the server
+# shellcheck disable=SC2317 # called through wait_for
+ab_connected() {
+        [[ -n $(ss -Htn state established "( dport = :$PORT )") ]]
+}
+
+# reload_under_load NAME [AB-ARGS...]: ab fetches an 11 KB page, 16 at a
+# time, from before the SIGHUP until the reload has finished, however fast
+# the machine: it has no request count to reach, and is stopped with SIGINT
+# (on which ab prints its report) once the log says the reload finished.
 reload_under_load() {
-        local name=$1 n=$2 before after ab_pid ab_out=$TMP/ab-$1.log reloads mark logmark steps
-        shift 2
+        local name=$1 before after ab_pid ab_out=$TMP/ab-$1.log reloads mark logmark steps
+        shift
         before=$(worker_pids)
         logmark=$(wc -l <"$LOG")
         reloads=$(grep -c 'reload finished' "$LOG" || true)
         mark=$(wc -l <"$NOTIFY_OUT")
 
-        ab -r -s 10 "$@" -c 16 -n "$n" "http://127.0.0.1:$PORT/page.txt" >"$ab_out" 2>&1 &
+        # -t before -n: -t alone would cap the run at 50,000 requests
+        ab -r -s 10 "$@" -c 16 -t 100 -n 2000000 "http://127.0.0.1:$PORT/page.txt" >"$ab_out" 2>&1 &
         ab_pid=$!
         track "$ab_pid"
-        # wait for the load to be going: ab reports each tenth done
-        wait_for 30 grep -q '^Completed' "$ab_out" || die "$name: ab did not get going"
+        wait_for 30 ab_connected || die "$name: ab did not get going"
         kill -HUP "$CD_PID"
         # shellcheck disable=SC2317 # called through wait_for
         reload_done() { (($(grep -c 'reload finished' "$LOG" || true) > reloads)); }
@@ -26,15 +35,18 @@ reload_under_load() {
                 if alive "$ab_pid"; then
                         pass "$name: reload finished while ab was still running"
                 else
-                        fail "$name: ab ended before the reload finished (load too short to tell)"
+                        fail "$name: ab ended before the reload finished"
                 fi
         else
                 fail "$name: no 'reload finished' in the log 30 s after SIGHUP"
         fi
-        wait "$ab_pid" || fail "$name: ab exited with status $?"
+        kill -INT "$ab_pid" 2>/dev/null || true
+        wait "$ab_pid" || true # 1 after SIGINT; the report tells what happened
 
-        check_match "$name: ab completed all $n requests" "^Complete requests: +$n\$" "$(cat "$ab_out")"
-        check_match "$name: Failed requests: 0" '^Failed requests: +0$' "$(cat "$ab_out")"
+        check_match "$name: ab completed requests and reported them" \
+                '^Complete requests: +[1-9][0-9]*$' "$(cat "$ab_out")"
+        check_match "$name: Failed requests: 0 ($(grep -m1 '^Complete requests' "$ab_out" || true))" \
+                '^Failed requests: +0$' "$(cat "$ab_out")"
         check_no_match "$name: no non-2xx responses" '^Non-2xx responses' "$(cat "$ab_out")"
 
         after=$(worker_pids)
@@ -77,8 +89,8 @@ clusterd_start --workers 2
 wait_serving 2
 wait_for 10 notified '^READY=1$' || die "READY=1 never arrived"
 
-reload_under_load "ab -c 16 (new connection per request)" 10000
-reload_under_load "ab -k -c 16 (keep-alive)" 30000 -k
+reload_under_load "ab -c 16 (new connection per request)"
+reload_under_load "ab -k -c 16 (keep-alive)" -k
 check_log_and_stop standalone
 
 # the same with one socket shared by all workers, as systemd passes it
@@ -88,6 +100,6 @@ clusterd_start_activated --workers 2
 check_eq "socket-activated: first request 200" 200 "$(http_code "http://127.0.0.1:$PORT/" --max-time 20)"
 wait_serving 2
 wait_for 10 notified '^READY=1$' || die "socket-activated: READY=1 never arrived"
-reload_under_load "socket-activated, ab -c 16" 10000
+reload_under_load "socket-activated, ab -c 16"
 check_log_and_stop socket-activated
 finish

@@ -20,6 +20,20 @@ for arg in --listen --listen=; do
                 'service/run: --listen needs an address' "$out"
 done
 
+# On a fresh Debian, where nothing is installed, service/run installs curl
+# too: the README's next step is "curl http://127.0.0.1:8080/". A dpkg that
+# knows no package and an apt-get that only notes what it was asked stand in
+# for that machine.
+mkdir "$TMP/fresh"
+printf '#!/bin/sh\nexit 1\n' >"$TMP/fresh/dpkg"
+# shellcheck disable=SC2016 # $* and $1 are the fake's
+printf '#!/bin/sh\necho "apt-get $*" >>%s\n[ "$1" = update ]\n' "$TMP/apt.log" >"$TMP/fresh/apt-get"
+chmod +x "$TMP/fresh/dpkg" "$TMP/fresh/apt-get"
+status=0
+PATH=$TMP/fresh:$PATH BUILD_DIR=$BUILD timeout 60 "$REPO/service/run" >/dev/null 2>&1 || status=$?
+check_match "on a fresh machine service/run installs curl (exit $status after apt-get)" \
+        '^apt-get install .* curl( |$)' "$(cat "$TMP/apt.log" 2>/dev/null || true)"
+
 # so is a bad argument for clusterd: at once, not at the first request
 PORT=$(free_port)
 status=0
