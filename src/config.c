@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cmdline.h"
 #include "macro.h"
 
 int config_init(Config *c) {
@@ -30,6 +31,7 @@ int config_init(Config *c) {
                 .connection_memory = 32 * 1024,
                 .log_level = LOG_INFO,
                 .dotfiles = false,
+                .exec_ready_timeout_usec = 30 * USEC_PER_SEC,
         };
         c->root = strdup(CONFIG_DEFAULT_ROOT);
         c->mime_types = strdup("/etc/mime.types");
@@ -48,10 +50,19 @@ static void listen_clear(Config *c) {
         c->n_listen = 0;
 }
 
+static void exec_clear(Config *c) {
+        free(c->exec);
+        cmdline_free(c->exec_argv);
+        free(c->exec_path);
+        c->exec = c->exec_path = NULL;
+        c->exec_argv = NULL;
+}
+
 void config_done(Config *c) {
         free(c->root);
         free(c->mime_types);
         listen_clear(c);
+        exec_clear(c);
         c->root = c->mime_types = NULL;
 }
 
@@ -174,6 +185,30 @@ static int set_dotfiles(Config *c, const char *v) {
         return 0;
 }
 
+/* exec = COMMAND [ARG]...; an empty value goes back to the built-in server. */
+static int set_exec(Config *c, const char *v, const char **ret_reason) {
+        char **argv = NULL;
+        char *copy;
+        int r;
+
+        if (!*v) {
+                exec_clear(c);
+                return 0;
+        }
+        r = cmdline_split(v, &argv, ret_reason);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
+        copy = strdup(v);
+        if (!copy) {
+                cmdline_free(argv);
+                return -ENOMEM;
+        }
+        exec_clear(c);
+        c->exec = copy;
+        c->exec_argv = argv;
+        return 0;
+}
+
 /* Listen addresses accumulate; config_build clears the list before each source
  * that names one, so a file or command line replaces the default. */
 static int add_listen(Config *c, const char *v) {
@@ -233,6 +268,22 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                         REASON("expected allow or deny");
                 return r;
         }
+        if (strcmp(key, "exec") == 0) {
+                const char *why = NULL;
+                r = set_exec(c, value, &why);
+                if (r == -EINVAL)
+                        *ret_reason = why;
+                return r;
+        }
+        if (strcmp(key, "exec-ready") == 0) {
+                if (strcmp(value, "notify") == 0)
+                        c->exec_ready_started = false;
+                else if (strcmp(value, "started") == 0)
+                        c->exec_ready_started = true;
+                else
+                        return REASON("expected notify or started"), -EINVAL;
+                return 0;
+        }
 
         /* each reason names the range, which the limits below enforce */
         struct {
@@ -249,6 +300,8 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                   "expected a duration from 0 to 60min, such as 30s or 2min" },
                 { "restart-backoff-max", &c->restart_backoff_max_usec, 0, 3600 * USEC_PER_SEC,
                   "expected a duration from 0 to 60min, such as 30s or 2min" },
+                { "exec-ready-timeout", &c->exec_ready_timeout_usec, 100 * USEC_PER_MSEC,
+                  3600 * USEC_PER_SEC, "expected a duration from 100ms to 60min, such as 30s" },
         };
         for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
                 if (strcmp(key, durations[i].key) != 0)
@@ -403,9 +456,30 @@ int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]) {
         return 0;
 }
 
-static int config_validate(const Config *c, const char *where, char err[CONFIG_ERROR_MAX]) {
+/* The program of exec = ..., found now: at start and at each reload. */
+static int config_find_program(Config *c, char err[CONFIG_ERROR_MAX]) {
+        char *path = NULL;
+        int r = cmdline_find_program(c->exec_argv[0], getenv("PATH"), &path);
+
+        if (r < 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "exec '%s': %s", c->exec_argv[0], strerror(-r));
+                return r;
+        }
+        free(c->exec_path);
+        c->exec_path = path;
+        return 0;
+}
+
+static int config_validate(Config *c, const char *where, char err[CONFIG_ERROR_MAX]) {
         struct stat st;
 
+        if (c->heartbeat_interval_usec * 2 > c->heartbeat_timeout_usec) {
+                snprintf(err, CONFIG_ERROR_MAX,
+                         "%sheartbeat-timeout must be at least twice heartbeat-interval", where);
+                return -EINVAL;
+        }
+        if (c->exec)
+                return config_find_program(c, err); /* the root is not used */
         if (stat(c->root, &st) < 0) {
                 snprintf(err, CONFIG_ERROR_MAX, "%sroot '%s': %s", where, c->root, strerror(errno));
                 return -ENOENT;
@@ -413,11 +487,6 @@ static int config_validate(const Config *c, const char *where, char err[CONFIG_E
         if (!S_ISDIR(st.st_mode)) {
                 snprintf(err, CONFIG_ERROR_MAX, "%sroot '%s': not a directory", where, c->root);
                 return -ENOTDIR;
-        }
-        if (c->heartbeat_interval_usec * 2 > c->heartbeat_timeout_usec) {
-                snprintf(err, CONFIG_ERROR_MAX,
-                         "%sheartbeat-timeout must be at least twice heartbeat-interval", where);
-                return -EINVAL;
         }
         return 0;
 }

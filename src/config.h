@@ -30,7 +30,18 @@ typedef struct Config {
         size_t connection_memory;          /* bytes per connection */
         int log_level;                     /* syslog priority */
         bool dotfiles;                     /* serve paths with a segment starting with '.' */
+        /* application workers: a program of the user's instead of the
+         * built-in server (NULL: the built-in server) */
+        char *exec;                       /* the command line as given */
+        char **exec_argv;                 /* split into words */
+        char *exec_path;                  /* the program found, by config_build */
+        bool exec_ready_started;          /* serving once exec'd, not at READY=1 */
+        uint64_t exec_ready_timeout_usec; /* to say READY=1 in, or be killed */
 } Config;
+
+/* The settings only the built-in server uses: with exec, they are ignored. */
+#define CONFIG_BUILTIN_ONLY_KEYS \
+        "root, dotfiles, mime-types, connection-timeout, connection-limit, connection-memory"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {

@@ -36,6 +36,11 @@ static void help(void) {
                "info)\n"
                "      --dotfiles allow|deny     serve paths with a segment starting with '.',\n"
                "                                /.well-known aside (default deny: 404)\n"
+               "      --exec 'COMMAND [ARG]...' run this program as every worker, in place of\n"
+               "                                the built-in server (split as ExecStart=)\n"
+               "      --exec-ready notify|started  a program serves once it says READY=1\n"
+               "                                (default), or once it started\n"
+               "      --exec-ready-timeout DUR  time a program has to say READY=1 (default 30s)\n"
                "      --check-config            check the configuration, print it and exit\n"
                "  -h, --help                    show this help\n"
                "      --version                 show the version\n\n"
@@ -71,6 +76,13 @@ static void print_config(const Config *c) {
                                               "warning", "notice", "info", "debug" };
         printf("log-level = %s\n", levels[c->log_level & 7]);
         printf("dotfiles = %s\n", c->dotfiles ? "allow" : "deny");
+        if (c->exec) {
+                printf("exec = %s\n", c->exec);
+                printf("# exec runs %s\n", c->exec_path);
+        }
+        printf("exec-ready = %s\nexec-ready-timeout = %llums\n",
+               c->exec_ready_started ? "started" : "notify",
+               (unsigned long long) c->exec_ready_timeout_usec / 1000);
 }
 
 int main(int argc, char *argv[]) {
@@ -90,6 +102,9 @@ int main(int argc, char *argv[]) {
                 { "mime-types", required_argument, NULL, OPT_KEY },
                 { "log-level", required_argument, NULL, OPT_KEY },
                 { "dotfiles", required_argument, NULL, OPT_KEY },
+                { "exec", required_argument, NULL, OPT_KEY },
+                { "exec-ready", required_argument, NULL, OPT_KEY },
+                { "exec-ready-timeout", required_argument, NULL, OPT_KEY },
                 { "check-config", no_argument, NULL, OPT_CHECK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -168,9 +183,14 @@ int main(int argc, char *argv[]) {
                 /* not an error, as at run time, but worth a line: every
                  * Content-Type would be application/octet-stream */
                 r = config_check_mime_types(&c);
-                if (r < 0)
+                if (r < 0 && !c.exec)
                         fprintf(stderr, "clusterd: warning: mime-types '%s': %s\n", c.mime_types,
                                 strerror(-r));
+                if (c.exec)
+                        fprintf(stderr,
+                                "clusterd: note: with exec, every worker runs '%s'; %s are "
+                                "ignored\n",
+                                c.exec_path, CONFIG_BUILTIN_ONLY_KEYS);
                 print_config(&c);
                 config_done(&c);
                 return EXIT_SUCCESS;
