@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "linechan.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -170,6 +171,8 @@ static int worker_get(sd_bus *bus, const char *path, const char *interface, cons
                 return sd_bus_message_append(reply, "t", w.restarts);
         if (strcmp(property, "MemoryRSSBytes") == 0)
                 return sd_bus_message_append(reply, "t", w.rss_bytes);
+        if (strcmp(property, "Status") == 0)
+                return sd_bus_message_append(reply, "s", w.status);
         return -ENOENT;
 }
 
@@ -187,6 +190,7 @@ static const sd_bus_vtable worker_vtable[] = {
         SD_BUS_PROPERTY("StartedAtUSec", "t", worker_get, 0, 0),
         SD_BUS_PROPERTY("Restarts", "t", worker_get, 0, 0),
         SD_BUS_PROPERTY("MemoryRSSBytes", "t", worker_get, 0, 0),
+        SD_BUS_PROPERTY("Status", "s", worker_get, 0, 0),
         SD_BUS_VTABLE_END
 };
 
@@ -372,6 +376,46 @@ static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_err
         return bus_reply_result(msg, manager_restart_worker(m, id), error, what);
 }
 
+static int method_send_message(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *text;
+        uint32_t id;
+        uid_t uid;
+        int r;
+
+        r = bus_check_caller(msg, &uid, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "us", &id, &text);
+        if (r < 0)
+                return r;
+        r = manager_send_message(m, id, text);
+        switch (r) {
+        case 0:
+                return sd_bus_reply_method_return(msg, NULL);
+        case -ENOENT:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "no worker %" PRIu32 " to send to", id);
+        case -EOPNOTSUPP:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "worker %" PRIu32 " runs the built-in server, which "
+                                         "takes no messages (set exec = ...)",
+                                         id);
+        case -EINVAL:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "a message is one line of at most %u bytes",
+                                         LINECHAN_LINE_MAX);
+        case -ENOBUFS:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "worker %" PRIu32 " does not read its messages: %u "
+                                         "bytes wait for it already",
+                                         id, LINECHAN_QUEUE_MAX);
+        default:
+                return sd_bus_error_set_errnof(error, r, "cannot send to worker %" PRIu32 ": %m",
+                                               id);
+        }
+}
+
 /* State, Workers and WorkersWanted announce their changes; the counters are
  * read on demand and never announced. */
 static const sd_bus_vtable manager_vtable[] = {
@@ -395,7 +439,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),
         SD_BUS_METHOD_WITH_ARGS("RestartWorker", SD_BUS_ARGS("u", id), SD_BUS_NO_RESULT,
                                 method_restart_worker, 0),
+        SD_BUS_METHOD_WITH_ARGS("SendMessage", SD_BUS_ARGS("u", id, "s", text), SD_BUS_NO_RESULT,
+                                method_send_message, 0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerStarted", SD_BUS_ARGS("u", id, "u", pid), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("WorkerMessage", SD_BUS_ARGS("u", id, "u", pid, "s", text), 0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerExited",
                                 SD_BUS_ARGS("u", id, "u", pid, "s", reason, "i", status), 0),
         SD_BUS_VTABLE_END
@@ -581,4 +628,12 @@ void bus_emit_worker_exited(Bus *b, unsigned id, pid_t pid, const char *reason, 
                 bus_emit_failed(b, "a worker object's removal",
                                 sd_bus_emit_object_removed(b->bus, path));
         }
+}
+
+void bus_emit_worker_message(Bus *b, unsigned id, pid_t pid, const char *text) {
+        if (!b || !b->bus)
+                return;
+        bus_emit_failed(b, "WorkerMessage",
+                        sd_bus_emit_signal(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE, "WorkerMessage",
+                                           "uus", (uint32_t) id, (uint32_t) pid, text));
 }

@@ -19,3 +19,5 @@ void bus_close(Bus *b);
 void bus_emit_manager_changed(Bus *b);
 void bus_emit_worker_started(Bus *b, unsigned id, pid_t pid);
 void bus_emit_worker_exited(Bus *b, unsigned id, pid_t pid, const char *reason, int status);
+/* An application worker's line on its message channel. */
+void bus_emit_worker_message(Bus *b, unsigned id, pid_t pid, const char *text);

@@ -4,6 +4,7 @@
 #include "child.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "ipc.h"
 #include "log.h"
 #include "macro.h"
@@ -137,20 +139,79 @@ static int child_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         Child *c = userdata;
 
         /* the exit can overtake the worker's last heartbeat */
-        if (!c->kill_reason || strcmp(c->kill_reason, "protocol error") != 0) {
+        if (c->fd >= 0 && (!c->kill_reason || strcmp(c->kill_reason, "protocol error") != 0)) {
                 IpcMessage msg;
                 while (ipc_recv(c->fd, &msg) > 0)
                         if (msg.hdr.type == IPC_HEARTBEAT && msg.hdr.worker_id == c->id)
                                 c->rss_bytes = msg.heartbeat.rss_bytes;
         }
+        exec_read_pending(c);
         c->events->exited(c, si, c->userdata);
+        return 0;
+}
+
+/* Forks an application worker, with its message channel (a stream pair)
+ * and a close-on-exec pipe that tells whether execve worked. */
+static int exec_fork(const ChildSpawn *p, pid_t *ret_pid, int *ret_msg, int *ret_status) {
+        pid_t manager = getpid(), pid;
+        int sv[2], pipefd[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return negative_errno();
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                r = negative_errno();
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        pid = fork();
+        if (pid == 0) {
+                close(sv[0]);
+                close(pipefd[0]);
+                exec_run(p, sv[1], pipefd[1], manager);
+        }
+        r = pid < 0 ? negative_errno() : 0;
+        close(sv[1]);
+        close(pipefd[1]);
+        if (r < 0) {
+                close(sv[0]);
+                close(pipefd[0]);
+                return r;
+        }
+        *ret_pid = pid;
+        *ret_msg = sv[0];
+        *ret_status = pipefd[0];
+        return 0;
+}
+
+/* Forks a built-in worker, with its typed channel. */
+static int builtin_fork(const ChildSpawn *p, pid_t *ret_pid, int *ret_fd) {
+        int sv[2], r;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid == 0) {
+                close(sv[0]);
+                child_run(p, sv[1]);
+        }
+        r = pid < 0 ? negative_errno() : 0;
+        close(sv[1]);
+        if (r < 0) {
+                close(sv[0]);
+                return r;
+        }
+        *ret_pid = pid;
+        *ret_fd = sv[0];
         return 0;
 }
 
 int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, void *userdata,
                 Child **ret) {
         _cleanup_free_ Child *c = NULL;
-        int sv[2], r;
+        bool exec = p->settings->config.exec != NULL;
+        int fd = -1, msg_fd = -1, status_fd = -1, r;
         pid_t pid;
 
         if (p->n_listen_fds == 0 || p->n_listen_fds > LISTEN_MAX_PER_WORKER)
@@ -158,25 +219,15 @@ int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, voi
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return negative_errno();
-        pid = fork();
-        if (pid < 0) {
-                r = negative_errno();
-                close(sv[0]);
-                close(sv[1]);
+        r = exec ? exec_fork(p, &pid, &msg_fd, &status_fd) : builtin_fork(p, &pid, &fd);
+        if (r < 0)
                 return r;
-        }
-        if (pid == 0) {
-                close(sv[0]);
-                child_run(p, sv[1]);
-        }
-        close(sv[1]);
         *c = (Child) {
+                .kind = exec ? CHILD_EXEC : CHILD_BUILTIN,
                 .id = p->id,
                 .serial = p->serial,
                 .pid = pid,
-                .fd = sv[0],
+                .fd = fd,
                 .state = CHILD_STARTING,
                 .settings = config_ref(p->settings),
                 .started_usec = now_usec(CLOCK_MONOTONIC),
@@ -188,7 +239,10 @@ int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, voi
         };
         c->last_seen_usec = c->started_usec;
         memcpy(c->listen_fds, p->listen_fds, p->n_listen_fds * sizeof *p->listen_fds);
-        r = sd_event_add_io(e, &c->io_source, c->fd, EPOLLIN, child_on_io, c);
+        if (exec)
+                r = exec_watch(e, c, msg_fd, status_fd);
+        else
+                r = sd_event_add_io(e, &c->io_source, c->fd, EPOLLIN, child_on_io, c);
         if (r >= 0)
                 r = sd_event_add_child(e, &c->exit_source, pid, WEXITED, child_on_exit, c);
         if (r < 0) {
@@ -215,6 +269,12 @@ void child_drain(Child *c) {
                 return;
         c->state = CHILD_DRAINING;
         c->drain_started_usec = now_usec(CLOCK_MONOTONIC);
+        if (c->kind == CHILD_EXEC) {
+                /* the program finishes its requests its own way, as under
+                 * systemd; SIGKILL after its drain-timeout */
+                (void) kill(c->pid, SIGTERM);
+                return;
+        }
         r = ipc_send(c->fd, IPC_DRAIN, c->id, &d, sizeof d);
         if (r == -EPIPE || r == -ECONNRESET)
                 return; /* already exiting: its exit handler takes over */
@@ -230,8 +290,20 @@ const char *child_overdue(const Child *c, uint64_t now) {
 
         if (c->kill_reason)
                 return NULL; /* killed already */
+        if (c->kind == CHILD_EXEC) {
+                if (c->state == CHILD_STARTING &&
+                    now - c->started_usec > s->exec_ready_timeout_usec)
+                        return "not ready in time";
+                if (c->state == CHILD_DRAINING &&
+                    now - c->drain_started_usec > s->drain_timeout_usec)
+                        return "drain timeout";
+                /* supervised by its exit alone until it pings the watchdog */
+                if (c->exec->watchdog && now - c->last_seen_usec > s->heartbeat_timeout_usec)
+                        return "hung";
+                return NULL;
+        }
         if (now - c->last_seen_usec > s->heartbeat_timeout_usec)
-                return "hung";
+                return c->state == CHILD_STARTING ? "not ready in time" : "hung";
         if (c->state == CHILD_DRAINING &&
             now - c->drain_started_usec > s->drain_timeout_usec + DRAIN_GRACE_USEC)
                 return "drain timeout";
@@ -254,8 +326,8 @@ Child *child_free(Child *c) {
                 return NULL;
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->exit_source);
-        if (c->fd >= 0)
-                close(c->fd);
+        safe_close(c->fd);
+        exec_free(c->exec);
         config_unref(c->settings);
         free(c);
         return NULL;

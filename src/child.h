@@ -12,7 +12,9 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "linechan.h"
 #include "listen.h"
+#include "notify.h"
 #include "scoreboard.h"
 
 typedef enum ChildState {
@@ -23,13 +25,37 @@ typedef enum ChildState {
 
 typedef struct Child Child;
 
+typedef enum ChildKind {
+        CHILD_BUILTIN, /* the built-in server, forked */
+        CHILD_EXEC,    /* the user's program, exec'd */
+} ChildKind;
+
 typedef struct ChildEvents {
         void (*ready)(Child *c, void *userdata);
         /* the process is gone; the owner unlinks and frees c */
         void (*exited)(Child *c, const siginfo_t *si, void *userdata);
+        /* an application worker wrote a line on its message channel */
+        void (*message)(Child *c, const char *line, void *userdata);
 } ChildEvents;
 
+/* What only an application worker has. */
+typedef struct ChildExec {
+        int exec_fd; /* reads the errno of a failed execve; EOF: it ran */
+        sd_event_source *exec_source;
+        bool started; /* the program runs */
+        int msg_fd;   /* the manager's end of CLUSTERD_IPC_FD */
+        sd_event_source *msg_source;
+        LineReader in;
+        LineWriter out;
+        uint64_t dropped_flood; /* lines dropped over the rate limit */
+        uint64_t window_usec;   /* the second the rate limit counts in */
+        unsigned window_lines;
+        bool watchdog; /* it sent WATCHDOG=1: a silence is now a hang */
+        char status[NOTIFY_STATUS_MAX];
+} ChildExec;
+
 struct Child {
+        ChildKind kind;
         unsigned id;     /* its slot's worker id */
         uint64_t serial; /* spawn order, unique in the manager's life */
         pid_t pid;
@@ -47,6 +73,8 @@ struct Child {
         int listen_fds[LISTEN_MAX_PER_WORKER];
         size_t n_listen_fds;
         const char *kill_reason; /* set when the manager killed it */
+        bool start_timed_out;    /* killed for not getting ready in time */
+        ChildExec *exec;         /* for CHILD_EXEC */
         const ChildEvents *events;
         void *userdata;
         Child *next; /* the manager's list */
@@ -61,6 +89,10 @@ typedef struct ChildSpawn {
         size_t n_listen_fds;
         Scoreboard *scoreboard;
         unsigned score_index;
+        /* for an application worker */
+        const char *const *listen_names; /* FileDescriptorName= of each fd */
+        const char *notify_socket;       /* the manager's, for NOTIFY_SOCKET */
+        unsigned workers;                /* CLUSTERD_WORKERS */
 } ChildSpawn;
 
 /* Forks the worker and watches it. Logs nothing: the caller says what
@@ -69,8 +101,18 @@ int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, voi
                 Child **ret);
 
 /* Tells it to stop accepting, finish what it serves and exit, within its own
- * drain-timeout. */
+ * drain-timeout: the built-in server by a message, a program by SIGTERM. */
 void child_drain(Child *c);
+
+/* An sd_notify message from the child's pid. */
+void child_notify(Child *c, const NotifyMessage *msg);
+
+/* Queues a line for an application worker's message channel. -EOPNOTSUPP
+ * for the built-in server; see linechan_queue() for the rest. */
+int child_send_message(Child *c, const char *text);
+
+/* The worker's own STATUS= line, "" when it sent none. */
+const char *child_status(const Child *c);
 
 void child_kill(Child *c, const char *reason);
 

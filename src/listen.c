@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,7 +14,7 @@
 
 #include "macro.h"
 
-static int set_add(ListenSet *set, int fd) {
+static int set_add(ListenSet *set, int fd, const char *name) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         Listener *items, *l;
@@ -32,6 +33,7 @@ static int set_add(ListenSet *set, int fd) {
         l = &set->items[set->n];
         *l = (Listener) { .fd = fd, .group = (unsigned) set->n_groups };
         memcpy(l->addr, addr, sizeof addr);
+        snprintf(l->name, sizeof l->name, "%s", name && *name ? name : "http");
         for (size_t i = 0; i < set->n; i++)
                 if (strcmp(set->items[i].addr, addr) == 0) {
                         l->group = set->items[i].group;
@@ -44,20 +46,32 @@ static int set_add(ListenSet *set, int fd) {
 }
 
 int listen_from_systemd(ListenSet *set) {
-        int n = sd_listen_fds(1), r;
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(1, &names), r = 0;
 
-        if (n <= 0)
-                return n;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && r >= 0; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
                 if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
-                        return -ENOTSOCK;
-                r = set_add(set, fd);
-                if (r < 0)
-                        return r;
+                        r = -ENOTSOCK;
+                else
+                        r = set_add(set, fd, names ? names[i] : NULL);
         }
+        for (int i = 0; names && names[i]; i++)
+                free(names[i]);
+        free(names);
+        if (n <= 0)
+                return n;
+        if (r < 0)
+                return r;
         set->from_systemd = true;
         return n;
+}
+
+const char *listen_name_of(const ListenSet *set, int fd) {
+        for (size_t i = 0; i < set->n; i++)
+                if (set->items[i].fd == fd)
+                        return set->items[i].name;
+        return "http";
 }
 
 /* A TCP socket bound to addr, not yet listening. */
@@ -95,7 +109,7 @@ static int bind_and_add(ListenSet *set, const char *addr) {
                 return fd;
         if (listen(fd, 4096) < 0)
                 return negative_errno();
-        r = set_add(set, fd);
+        r = set_add(set, fd, NULL);
         if (r < 0)
                 return r;
         fd = -1; /* the set owns it now */

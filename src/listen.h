@@ -10,11 +10,13 @@
 
 #define LISTEN_MAX_FDS 1024u
 #define LISTEN_MAX_PER_WORKER 64u
+#define LISTEN_NAME_MAX 256u /* FileDescriptorName= takes at most 255 bytes */
 
 typedef struct Listener {
         int fd;
-        unsigned group;         /* index of its address among the set's addresses */
-        char addr[ADDR_STRLEN]; /* as reported by getsockname() */
+        unsigned group;             /* index of its address among the set's addresses */
+        char addr[ADDR_STRLEN];     /* as reported by getsockname() */
+        char name[LISTEN_NAME_MAX]; /* systemd's FileDescriptorName=, or "http" */
 } Listener;
 
 typedef struct ListenSet {
@@ -44,6 +46,9 @@ int listen_grow(ListenSet *set, unsigned slots);
  * Writes at most max to ret and returns how many the slot should serve, which
  * may be more. */
 size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, int *ret, size_t max);
+
+/* The name of the listening socket fd, or "http" for one it does not hold. */
+const char *listen_name_of(const ListenSet *set, int fd);
 
 /* How many sockets group g holds. */
 size_t listen_group_size(const ListenSet *set, unsigned g);

@@ -33,6 +33,13 @@ static inline void closep(int *fd) {
                 _taken;                     \
         })
 
+/* Closes fd if it is one; returns -1, to store back. */
+static inline int safe_close(int fd) {
+        if (fd >= 0)
+                close(fd);
+        return -1;
+}
+
 /* Hands an fd over to a new owner, leaving -1 behind. */
 static inline int take_fd(int *fd) {
         int r = *fd;

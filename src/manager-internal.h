@@ -31,6 +31,11 @@ struct Manager {
         ListenSet listeners;
         Scoreboard *scoreboard;
         Bus *bus;
+        /* where application workers send sd_notify messages */
+        int notify_fd;
+        sd_event_source *notify_source;
+        char notify_addr[128];
+        pid_t notify_stray; /* the last sender that was no worker, logged */
 
         Slot slots[CONFIG_MAX_WORKERS];
         unsigned n_slots; /* workers wanted */
@@ -76,9 +81,12 @@ void manager_update_status(Manager *m);
  * takes its slot over, and workers no slot owns drain. */
 void manager_fill_slots(Manager *m, uint64_t now);
 
-/* Kills the workers that are overdue by their own settings: hung, or past
- * their drain timeout. */
+/* Kills the workers that are overdue by their own settings: hung, not
+ * ready in time, or past their drain timeout. */
 void manager_kill_overdue(Manager *m, uint64_t now);
+
+/* Opens the notify socket application workers report on. */
+int manager_open_notify(Manager *m);
 
 #define CHECK_INTERVAL_USEC (250 * USEC_PER_MSEC)
 

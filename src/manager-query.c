@@ -41,6 +41,8 @@ static void worker_info_of(const Manager *m, const Child *ch, WorkerInfo *ret) {
                 .rss_bytes = ch->rss_bytes,
                 .started_realtime_usec = ch->started_realtime_usec,
                 .restarts = slot ? slot->restarts : 0,
+                .status = child_status(ch),
+                .application = ch->kind == CHILD_EXEC,
         };
 }
 
@@ -102,4 +104,25 @@ size_t manager_listen_addresses(const Manager *m, const char **ret, size_t max) 
 
 const char *manager_reload_error(const Manager *m) {
         return m->reload_error[0] ? m->reload_error : NULL;
+}
+
+int manager_send_message(Manager *m, unsigned id, const char *text) {
+        bool any = false, sent = false;
+        int first = 0;
+
+        /* every process of the id that is not on its way out: during a roll,
+         * the old one and its replacement both */
+        for (Child *c = m->children; c; c = c->next) {
+                if ((id != 0 && c->id != id) || c->state == CHILD_DRAINING)
+                        continue;
+                any = true;
+                int k = child_send_message(c, text);
+                if (k >= 0)
+                        sent = true;
+                else if (first == 0 || first == -EOPNOTSUPP)
+                        first = k;
+        }
+        if (!any)
+                return -ENOENT;
+        return sent ? 0 : first;
 }

@@ -330,7 +330,14 @@ unsigned manager_wanted_workers(const Config *c) {
 void manager_check_config(const Config *c) {
         struct rlimit rl;
         uint64_t need = (uint64_t) c->connection_limit * FDS_PER_CONNECTION + FD_OVERHEAD;
-        int r = config_check_mime_types(c);
+        int r;
+
+        if (c->exec) {
+                log_info("every worker runs %s; %s are not used", c->exec_path,
+                         CONFIG_BUILTIN_ONLY_KEYS);
+                return;
+        }
+        r = config_check_mime_types(c);
 
         /* workers serve every file as application/octet-stream without the
          * MIME table, which browsers download instead of showing: say so
@@ -472,6 +479,7 @@ int manager_new(Config *take_config, const char *config_path, bool config_requir
         m->overrides = overrides;
         m->n_overrides = n_overrides;
         m->rolling_slot = -1;
+        m->notify_fd = -1;
         m->state = MANAGER_STARTING;
         m->started_realtime_usec = now_usec(CLOCK_REALTIME);
         *ret = TAKE_PTR(m);
@@ -492,9 +500,17 @@ int manager_run(Manager *m) {
         r = manager_open_sockets(m);
         if (r < 0)
                 return EXIT_FAILURE;
+        /* always, so that a reload can switch to application workers */
+        r = manager_open_notify(m);
+        if (r < 0)
+                return EXIT_FAILURE;
         m->bus = bus_open(m, m->event);
-        log_info("clusterd %s starting %u worker(s), root %s", CLUSTERD_VERSION, m->n_slots,
-                 m->config->config.root);
+        if (m->config->config.exec)
+                log_info("clusterd %s starting %u worker(s) running %s", CLUSTERD_VERSION,
+                         m->n_slots, m->config->config.exec_path);
+        else
+                log_info("clusterd %s starting %u worker(s), root %s", CLUSTERD_VERSION, m->n_slots,
+                         m->config->config.root);
         manager_check_config(&m->config->config);
         sd_notify(false, "STATUS=starting workers");
         manager_dispatch(m);
@@ -521,6 +537,8 @@ Manager *manager_free(Manager *m) {
                 child_free(c);
         }
         bus_close(m->bus);
+        sd_event_source_disable_unref(m->notify_source);
+        safe_close(m->notify_fd);
         sd_event_source_disable_unref(m->dispatch);
         sd_event_source_disable_unref(m->check_timer);
         sd_event_source_disable_unref(m->wake_timer);

@@ -44,6 +44,12 @@ int manager_scale(Manager *m, unsigned workers);
 /* id is the 1-based worker id; -ENOENT for no such worker. */
 int manager_restart_worker(Manager *m, unsigned id);
 
+/* Sends a line to application worker id's message channel, or to every
+ * application worker for id 0. -ENOENT: no such worker; -EOPNOTSUPP: it
+ * runs the built-in server; -EINVAL: a newline in the text or too long;
+ * -ENOBUFS: the worker does not read what it was sent. */
+int manager_send_message(Manager *m, unsigned id, const char *text);
+
 /* ---- queries ---- */
 
 typedef struct ManagerInfo {
@@ -69,7 +75,9 @@ typedef struct WorkerInfo {
         uint32_t connections;
         uint64_t rss_bytes;
         uint64_t started_realtime_usec;
-        uint64_t restarts; /* of its worker id */
+        uint64_t restarts;  /* of its worker id */
+        const char *status; /* an application worker's STATUS=, "" if none */
+        bool application;   /* the user's program, not the built-in server */
 } WorkerInfo;
 
 /* Every worker process, by id, the older first while an id is replaced.

@@ -71,6 +71,11 @@ static void manager_on_child_exit(Child *c, const siginfo_t *si, void *userdata)
                         slot->replacement = NULL;
                 slot_lost(slot, c->ready_usec != 0, now_usec(CLOCK_MONOTONIC),
                           m->config->config.restart_backoff_max_usec);
+                /* a replacement that hung at start will hang again: the
+                 * roll fails now, not after crash-loop-limit such waits */
+                if (c->start_timed_out && m->rolling_slot == (int) (c->id - 1) &&
+                    slot->failed_starts < m->config->config.crash_loop_limit)
+                        slot->failed_starts = m->config->config.crash_loop_limit;
                 m->restarts++;
                 scoreboard_count_restart(m->scoreboard, c->id);
                 log_child_exit(c, slot, how);
@@ -100,13 +105,22 @@ static void manager_on_child_exit(Child *c, const siginfo_t *si, void *userdata)
         manager_schedule(m);
 }
 
+static void manager_on_child_message(Child *c, const char *line, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("worker %u pid %d: %s", c->id, (int) c->pid, line);
+        bus_emit_worker_message(m->bus, c->id, c->pid, line);
+}
+
 static const ChildEvents child_events = {
         .ready = manager_on_child_ready,
         .exited = manager_on_child_exit,
+        .message = manager_on_child_message,
 };
 
 int manager_spawn(Manager *m, Slot *slot, bool replacement) {
         int fds[LISTEN_MAX_PER_WORKER];
+        const char *names[LISTEN_MAX_PER_WORKER];
         unsigned index;
         size_t n_fds;
         Child *c;
@@ -120,6 +134,8 @@ int manager_spawn(Manager *m, Slot *slot, bool replacement) {
                             slot->id, ELEMENTSOF(fds), n_fds);
                 n_fds = ELEMENTSOF(fds);
         }
+        for (size_t i = 0; i < n_fds; i++)
+                names[i] = listen_name_of(&m->listeners, fds[i]);
         r = scoreboard_claim(m->scoreboard, slot->id, &index);
         if (r >= 0) {
                 ChildSpawn p = {
@@ -130,6 +146,9 @@ int manager_spawn(Manager *m, Slot *slot, bool replacement) {
                         .n_listen_fds = n_fds,
                         .scoreboard = m->scoreboard,
                         .score_index = index,
+                        .listen_names = names,
+                        .notify_socket = m->notify_fd >= 0 ? m->notify_addr : NULL,
+                        .workers = m->n_slots,
                 };
                 r = child_spawn(m->event, &p, &child_events, m, &c);
                 if (r < 0)
@@ -215,13 +234,81 @@ void manager_kill_overdue(Manager *m, uint64_t now) {
                 if (!why)
                         continue;
                 if (strcmp(why, "hung") == 0)
-                        log_error("worker %u pid %d: no heartbeat for %.1fs, killing it as hung",
-                                  c->id, (int) c->pid,
+                        log_error("worker %u pid %d: no %s for %.1fs, killing it as hung", c->id,
+                                  (int) c->pid, c->kind == CHILD_EXEC ? "WATCHDOG=1" : "heartbeat",
                                   (double) (now - c->last_seen_usec) / USEC_PER_SEC);
-                else
+                else if (strcmp(why, "not ready in time") == 0) {
+                        log_error("worker %u pid %d: not ready %.1fs after it started, killing it",
+                                  c->id, (int) c->pid,
+                                  (double) (now - c->started_usec) / USEC_PER_SEC);
+                        c->start_timed_out = true;
+                } else
                         log_warning("worker %u pid %d still running after its drain timeout, "
                                     "killing it",
                                     c->id, (int) c->pid);
                 child_kill(c, why);
         }
+}
+
+/* ---- the notify socket of application workers ---- */
+
+static Child *manager_child_by_pid(Manager *m, pid_t pid) {
+        for (Child *c = m->children; c; c = c->next)
+                if (c->pid == pid)
+                        return c;
+        return NULL;
+}
+
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        char buf[NOTIFY_DATAGRAM_MAX + 1];
+
+        for (unsigned i = 0; i < 64; i++) {
+                NotifyMessage msg;
+                size_t len;
+                pid_t pid;
+                Child *c;
+                int r = notify_receive(fd, buf, sizeof buf, &len, &pid);
+
+                if (r == -EAGAIN)
+                        break;
+                if (r < 0) {
+                        log_warning("notify socket: dropped a datagram: %s",
+                                    r == -EMSGSIZE ? "larger than 4096 bytes"
+                                    : r == -EPERM  ? "no sender credentials"
+                                                   : strerror(-r));
+                        continue;
+                }
+                c = manager_child_by_pid(m, pid);
+                if (!c || c->kind != CHILD_EXEC) {
+                        /* a worker's own children, or a stranger: as systemd's
+                         * NotifyAccess=main, only the worker's pid counts */
+                        if (pid != m->notify_stray)
+                                log_warning("notify socket: dropped a message from pid %d, which "
+                                            "is no worker",
+                                            (int) pid);
+                        m->notify_stray = pid;
+                        continue;
+                }
+                if (notify_parse(buf, len, &msg) < 0) {
+                        log_warning("worker %u pid %d: dropped a notify message with a NUL byte",
+                                    c->id, (int) c->pid);
+                        continue;
+                }
+                child_notify(c, &msg);
+        }
+        manager_schedule(m);
+        return 0;
+}
+
+int manager_open_notify(Manager *m) {
+        int r = notify_socket_open(&m->notify_fd, m->notify_addr, sizeof m->notify_addr);
+
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &m->notify_source, m->notify_fd, EPOLLIN, on_notify,
+                                    m);
+        if (r < 0)
+                log_error("cannot open the notify socket for application workers: %s",
+                          strerror(-r));
+        return r;
 }
