@@ -297,8 +297,11 @@ const char *child_overdue(const Child *c, uint64_t now) {
                 if (c->state == CHILD_DRAINING &&
                     now - c->drain_started_usec > s->drain_timeout_usec)
                         return "drain timeout";
-                /* supervised by its exit alone until it pings the watchdog */
-                if (c->exec->watchdog && now - c->last_seen_usec > s->heartbeat_timeout_usec)
+                /* supervised by its exit alone until it pings the watchdog;
+                 * and, as under systemd, not while it stops: its drain
+                 * timeout bounds that */
+                if (c->exec->watchdog && c->state != CHILD_DRAINING &&
+                    now - c->last_seen_usec > s->heartbeat_timeout_usec)
                         return "hung";
                 return NULL;
         }
