@@ -122,6 +122,87 @@ static void test_done_twice(void **state) {
         config_done(&c);
 }
 
+/* Out of memory on purpose: tests/meson.build links this test with
+ * --wrap=strdup and --wrap=free, so the calls config.c makes come here. While
+ * strdup_fail_at is N > 0, the Nth strdup fails; every string strdup hands
+ * out meanwhile is counted until it is freed. */
+static unsigned strdup_fail_at, strdup_calls, strdup_live;
+static void *strdup_given[8];
+
+char *__real_strdup(const char *s);
+void __real_free(void *p);
+
+char *__wrap_strdup(const char *s) {
+        char *p;
+
+        if (!strdup_fail_at)
+                return __real_strdup(s);
+        if (++strdup_calls == strdup_fail_at)
+                return NULL;
+        p = __real_strdup(s);
+        for (size_t i = 0; p && i < ELEMENTSOF(strdup_given); i++)
+                if (!strdup_given[i]) {
+                        strdup_given[i] = p;
+                        strdup_live++;
+                        break;
+                }
+        return p;
+}
+
+void __wrap_free(void *p) {
+        for (size_t i = 0; p && i < ELEMENTSOF(strdup_given); i++)
+                if (strdup_given[i] == p) {
+                        strdup_given[i] = NULL;
+                        strdup_live--;
+                }
+        __real_free(p);
+}
+
+static void strdup_fail(unsigned n) {
+        strdup_fail_at = n;
+        strdup_calls = 0;
+}
+
+/* Each of config_init's allocations in turn fails: -ENOMEM, with what it
+ * had allocated freed and the config left empty, which config_done takes
+ * (twice, too); the first call past the last allocation succeeds. */
+static void test_init_out_of_memory(void **state) {
+        unsigned n;
+        Config c;
+
+        for (n = 1;; n++) {
+                strdup_fail(n);
+                int r = config_init(&c);
+                strdup_fail(0);
+                if (r == 0) {
+                        config_done(&c);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+                assert_int_equal(strdup_live, 0);
+                assert_null(c.root);
+                assert_null(c.mime_types);
+                assert_int_equal(c.n_listen, 0);
+                config_done(&c);
+                config_done(&c);
+        }
+        /* root, mime-types and the default listen address */
+        assert_int_equal(n, 4);
+}
+
+/* config_build says so, and leaves nothing to free */
+static void test_build_out_of_memory(void **state) {
+        char err[CONFIG_ERROR_MAX] = "";
+        Config c;
+
+        strdup_fail(1);
+        assert_int_equal(config_build(&c, NULL, false, NULL, 0, err), -ENOMEM);
+        strdup_fail(0);
+        assert_string_equal(err, "out of memory");
+        assert_int_equal(strdup_live, 0);
+        config_done(&c);
+}
+
 /* Sets key=value and expects rejection with the given error and a reason. */
 static void expect_bad(Config *c, const char *key, const char *value, int want) {
         const char *reason = NULL;
@@ -721,6 +802,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_defaults),
                 cmocka_unit_test(test_done_twice),
+                cmocka_unit_test(test_init_out_of_memory),
+                cmocka_unit_test(test_build_out_of_memory),
                 T(test_set_workers),
                 T(test_set_durations),
                 T(test_set_sizes),
