@@ -13,6 +13,9 @@
 
 #include "macro.h"
 
+/* The most fds the kernel passes in one message (its SCM_MAX_FD). */
+#define NOTIFY_FDS_MAX 253
+
 /* Copies a STATUS= value, cut at the room there is, with control bytes
  * (which would break a log line or a D-Bus string) made into spaces and a
  * cut never left inside a UTF-8 sequence. */
@@ -105,9 +108,12 @@ int notify_socket_open(int *ret_fd, char *addr, size_t size) {
 }
 
 int notify_receive(int fd, char *buf, size_t size, size_t *ret_len, pid_t *ret_pid) {
+        /* room for every fd a datagram can carry too: without it the kernel
+         * drops them and flags MSG_CTRUNC, and the message would be refused */
         union {
                 struct cmsghdr h;
-                char space[CMSG_SPACE(sizeof(struct ucred))];
+                char space[CMSG_SPACE(sizeof(struct ucred)) +
+                           CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
         } control;
         struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
         struct msghdr mh = {

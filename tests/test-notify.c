@@ -1,6 +1,7 @@
 /* Unit tests for notify.c: the parse of every sd_notify field clusterd uses,
  * and the notify socket itself, with datagrams sent from this process and from
- * a forked child, and oversized ones. */
+ * a forked child, oversized ones and ones that carry fds. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -257,12 +258,12 @@ static int send_datagram(const char *addr, const void *buf, size_t n, const int 
         struct iovec iov = { .iov_base = (void *) buf, .iov_len = n };
         union {
                 struct cmsghdr h;
-                char space[CMSG_SPACE(sizeof(int) * 32)];
+                char space[CMSG_SPACE(sizeof(int) * 253)];
         } control = { 0 };
         struct msghdr mh = { .msg_name = &sa, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1 };
         int fd, r = 0;
 
-        if (n_fds > 32)
+        if (n_fds > 253)
                 return -E2BIG;
         if (n_fds > 0) {
                 struct cmsghdr *c;
@@ -428,6 +429,48 @@ static void test_receive_oversized(void **state) {
         expect_empty(s->fd);
 }
 
+static unsigned count_open_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        unsigned n = 0;
+
+        assert_non_null(d);
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
+/* A datagram with fds attached (sd_pid_notify_with_fds, FDSTORE=1): its text
+ * is taken and every fd is closed, none stays open in the manager. */
+static void test_receive_with_fds(void **state) {
+        Sock *s = *state;
+        int p[2], fds[253]; /* the most one message can carry */
+        unsigned before;
+        char c;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                fds[i] = dup(p[1]);
+                assert_true(fds[i] >= 0);
+        }
+        assert_int_equal(send_datagram(s->addr, "FDSTORE=1\nREADY=1", 17, &p[1], 1), 0);
+        assert_int_equal(send_datagram(s->addr, "STATUS=many", 11, fds, ELEMENTSOF(fds)), 0);
+        /* only the copies in flight hold the pipe's write end now */
+        close(p[1]);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                close(fds[i]);
+        assert_int_equal(read(p[0], &c, 1), -1);
+        assert_int_equal(errno, EAGAIN);
+
+        before = count_open_fds();
+        expect_receive(s->fd, "FDSTORE=1\nREADY=1", getpid());
+        expect_receive(s->fd, "STATUS=many", getpid());
+        assert_int_equal(count_open_fds(), before);
+        /* every write end is closed: the read end sees the end of the pipe */
+        assert_int_equal(read(p[0], &c, 1), 0);
+        close(p[0]);
+}
+
 int main(void) {
 #define S(fn) cmocka_unit_test_setup_teardown(fn, sock_setup, sock_teardown)
         const struct CMUnitTest tests[] = {
@@ -443,6 +486,7 @@ int main(void) {
                 S(test_receive_own),
                 S(test_receive_from_child),
                 S(test_receive_oversized),
+                S(test_receive_with_fds),
         };
 #undef S
 
