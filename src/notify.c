@@ -50,8 +50,12 @@ int notify_parse(const char *buf, size_t n, NotifyMessage *ret) {
         if (memchr(buf, 0, n))
                 return -EBADMSG;
         for (const char *p = buf, *end = buf + n; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                size_t len = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                size_t len = 0;
+
+                /* a line ends at "\n" or "\r", as systemd splits them, so that
+                 * "READY=1\r\n" is understood here as it is there */
+                while (p + len < end && p[len] != '\n' && p[len] != '\r')
+                        len++;
 
                 if (line_is(p, len, "READY=1"))
                         ret->ready = true;

@@ -83,6 +83,25 @@ static void test_parse_newlines(void **state) {
         assert_true(m.ready);
 }
 
+static void test_parse_carriage_return(void **state) {
+        NotifyMessage m;
+
+        /* systemd splits a notify message at "\n" and "\r" alike, so a
+         * program that ends its lines with "\r\n" is understood there */
+        m = parse("READY=1\r\nSTATUS=up\r\n");
+        assert_true(m.ready);
+        assert_string_equal(m.status, "up");
+        assert_int_equal(m.ignored, 0);
+        m = parse("WATCHDOG=1\rSTOPPING=1\r");
+        assert_true(m.watchdog);
+        assert_true(m.stopping);
+        assert_int_equal(m.ignored, 0);
+        /* so a "\r" ends a STATUS= too, rather than becoming a space in it */
+        m = parse("STATUS=one\rtwo");
+        assert_string_equal(m.status, "one");
+        assert_int_equal(m.ignored, 1);
+}
+
 static void test_parse_not_ready(void **state) {
         static const char *const not_ready[] = {
                 "READY=0",  "READY=2",  "READY=1x", "READY=",   "READY",    "ready=1",
@@ -476,6 +495,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_each_field),
                 cmocka_unit_test(test_parse_newlines),
+                cmocka_unit_test(test_parse_carriage_return),
                 cmocka_unit_test(test_parse_not_ready),
                 cmocka_unit_test(test_parse_ignored),
                 cmocka_unit_test(test_parse_status_cleaned),
