@@ -11,14 +11,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "linechan.h"
 #include "macro.h"
 
 /* The most fds the kernel passes in one message (its SCM_MAX_FD). */
 #define NOTIFY_FDS_MAX 253
 
 /* Copies a STATUS= value, cut at the room there is, with control bytes
- * (which would break a log line or a D-Bus string) made into spaces and a
- * cut never left inside a UTF-8 sequence. */
+ * (which would break a log line or a D-Bus string) made into spaces, what is
+ * not UTF-8 into '?', and a cut never left inside a UTF-8 sequence. */
 static void copy_status(char *to, const char *from, size_t n) {
         size_t i = 0;
 
@@ -39,6 +40,8 @@ static void copy_status(char *to, const char *from, size_t n) {
                 }
         }
         to[i] = 0;
+        /* D-Bus takes nothing but UTF-8, nor would a log reader */
+        linechan_sanitize(to);
 }
 
 static bool line_is(const char *line, size_t len, const char *assignment) {

@@ -150,6 +150,22 @@ static void test_parse_status_cleaned(void **state) {
         /* UTF-8 stays */
         m = parse("STATUS=caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
         assert_string_equal(m.status, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+
+        /* what is not UTF-8 cannot go out as a D-Bus string: replaced */
+        m = parse("STATUS=a\xff"
+                  "b\xc0\x80"
+                  "c\xed\xa0\x80"
+                  "d\x80");
+        assert_string_equal(m.status, "a?b??c???d?");
+        /* ... also where the cut falls (a stray continuation byte is no
+         * character the cut could split) */
+        char in[400];
+        memcpy(in, "STATUS=", 7);
+        memset(in + 7, 'a', NOTIFY_STATUS_MAX - 2);
+        strcpy(in + 7 + NOTIFY_STATUS_MAX - 2, "\x80\x80\x80");
+        m = parse(in);
+        assert_int_equal(strlen(m.status), NOTIFY_STATUS_MAX - 1);
+        assert_int_equal(m.status[NOTIFY_STATUS_MAX - 2], '?');
 }
 
 /* STATUS= of the given prefix length of 'a' and then tail, and what is kept. */
