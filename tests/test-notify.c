@@ -480,6 +480,9 @@ static unsigned count_open_fds(void) {
 static void test_receive_with_fds(void **state) {
         Sock *s = *state;
         int p[2], fds[253]; /* the most one message can carry */
+        char big[NOTIFY_DATAGRAM_MAX + 1], buf[NOTIFY_DATAGRAM_MAX + 1];
+        size_t len = 0;
+        pid_t from = 0;
         unsigned before;
         char c;
 
@@ -490,6 +493,9 @@ static void test_receive_with_fds(void **state) {
         }
         assert_int_equal(send_datagram(s->addr, "FDSTORE=1\nREADY=1", 17, &p[1], 1), 0);
         assert_int_equal(send_datagram(s->addr, "STATUS=many", 11, fds, ELEMENTSOF(fds)), 0);
+        /* a datagram refused as too big has its fd closed all the same */
+        memset(big, 'x', sizeof big);
+        assert_int_equal(send_datagram(s->addr, big, sizeof big, &fds[0], 1), 0);
         /* only the copies in flight hold the pipe's write end now */
         close(p[1]);
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
@@ -500,6 +506,7 @@ static void test_receive_with_fds(void **state) {
         before = count_open_fds();
         expect_receive(s->fd, "FDSTORE=1\nREADY=1", getpid());
         expect_receive(s->fd, "STATUS=many", getpid());
+        assert_int_equal(notify_receive(s->fd, buf, sizeof buf, &len, &from), -EMSGSIZE);
         assert_int_equal(count_open_fds(), before);
         /* every write end is closed: the read end sees the end of the pipe */
         assert_int_equal(read(p[0], &c, 1), 0);
