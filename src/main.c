@@ -1,6 +1,7 @@
 /* clusterd: argument handling, then the manager. */
 #include <errno.h>
 #include <getopt.h>
+#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,8 @@ int main(int argc, char *argv[]) {
                         help();
                         return EXIT_SUCCESS;
                 case OPT_VERSION:
-                        printf("clusterd %s\n", CLUSTERD_VERSION);
+                        printf("clusterd %s (libmicrohttpd %s)\n", CLUSTERD_VERSION,
+                               MHD_get_version());
                         return EXIT_SUCCESS;
                 case ':':
                         fprintf(stderr, "clusterd: option '%s' needs a value (see --help)\n",

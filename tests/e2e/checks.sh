@@ -209,6 +209,17 @@ show_status() {
 	ct busctl get-property "${MANAGER[@]}" State Workers WorkersWanted 2>&1 | sed 's/^/# busctl: /'
 }
 
+# meson.build takes libmicrohttpd 1.0 or later: the system's, or the bundled
+# 1.0.1 linked in statically (subprojects/libmicrohttpd.wrap).
+check_mhd_version() {
+	local line version needed
+	line=$(ct /usr/sbin/clusterd --version)
+	version=$(sed -n 's/.*(libmicrohttpd \([^)]*\))$/\1/p' <<<"$line")
+	needed=$(ct readelf -d /usr/sbin/clusterd | sed -n 's/.*NEEDED.*\[\(libmicrohttpd[^]]*\)\]/\1/p')
+	say "clusterd --version: $line; libmicrohttpd.so needed: ${needed:-no (linked in statically)}"
+	[[ -n $version ]] && dpkg --compare-versions "$version" ge 1.0
+}
+
 no_clusterd_process() { ! ct pgrep -x clusterd >/dev/null; }
 
 check_stop() {
@@ -262,6 +273,7 @@ check_listen_dropin() {
 run_common_checks() {
 	check "first request activates the service and gets 200" check_first_request_activates
 	check "IPv6 socket answers" check_ipv6
+	check "clusterd runs on libmicrohttpd >= 1.0" check_mhd_version
 	check "StatusText names the workers" check_status_text
 	check "busctl Workers equals nproc" check_bus_workers
 	show_status
