@@ -95,11 +95,10 @@ void manager_update_status(Manager *m) {
                                       info.workers_serving, info.workers_wanted,
                                       (unsigned long long) info.restarts);
         else
-                n = (size_t) snprintf(status, sizeof status,
-                                      "%u/%u workers, %llu requests, %llu restarts",
-                                      info.workers_serving, info.workers_wanted,
-                                      (unsigned long long) info.requests,
-                                      (unsigned long long) info.restarts);
+                n = (size_t) snprintf(
+                        status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
+                        info.workers_serving, info.workers_wanted,
+                        (unsigned long long) info.requests, (unsigned long long) info.restarts);
         if (m->state == MANAGER_STOPPING) {
                 unsigned left = 0;
                 for (const Child *c = m->children; c; c = c->next)
