@@ -2,7 +2,8 @@
 # The workers' seccomp filter (worker-seccomp): workers run under it and serve
 # as usual, the manager does not; a call outside it kills the worker with
 # SIGSYS, the manager logs the call's name once and replaces the worker;
-# "log" lets the call go on and "no" installs nothing. The denied calls are
+# "log" lets the call go on and "no" installs nothing, nor does clusterd
+# filter an application worker (exec). The denied calls are
 # made in a real worker from outside, with gdb: it attaches with ptrace
 # (root may, PR_SET_DUMPABLE notwithstanding) and calls socket() or kill()
 # inside the worker, as an exploited worker would. As root clusterd runs as
@@ -191,4 +192,12 @@ if ((can_inject)); then
 fi
 check_eq "no: the site answers" 200 "$(http_code "$URL/")"
 stop no
+
+# ---- application workers get no filter from clusterd, whatever the setting ----
+clusterd_start --workers 1 --exec-ready started --drain-timeout 1s --exec "sleep 3600"
+wait_serving 1
+app=$(worker_pids)
+check_eq "exec: the program (pid $app) has the manager's filters, none more" \
+        "$(status_field "$CD_PID" Seccomp_filters)" "$(status_field "$app" Seccomp_filters)"
+stop exec
 finish
