@@ -42,6 +42,10 @@ static void help(void) {
                "      --exec-ready notify|started  a program serves once it says READY=1\n"
                "                                (default), or once it started\n"
                "      --exec-ready-timeout DUR  time a program has to say READY=1 (default 30s)\n"
+               "      --worker-seccomp yes|no|log\n"
+               "                                confine each worker with a system call filter\n"
+               "                                (default yes: a call outside it kills the\n"
+               "                                worker; log: the kernel logs it, it goes on)\n"
                "      --check-config            check the configuration, print it and exit\n"
                "  -h, --help                    show this help\n"
                "      --version                 show the version\n\n"
@@ -84,6 +88,7 @@ static void print_config(const Config *c) {
         printf("exec-ready = %s\nexec-ready-timeout = %llums\n",
                c->exec_ready_started ? "started" : "notify",
                (unsigned long long) c->exec_ready_timeout_usec / 1000);
+        printf("worker-seccomp = %s\n", config_seccomp_name(c->worker_seccomp));
 }
 
 int main(int argc, char *argv[]) {
@@ -106,6 +111,7 @@ int main(int argc, char *argv[]) {
                 { "exec", required_argument, NULL, OPT_KEY },
                 { "exec-ready", required_argument, NULL, OPT_KEY },
                 { "exec-ready-timeout", required_argument, NULL, OPT_KEY },
+                { "worker-seccomp", required_argument, NULL, OPT_KEY },
                 { "check-config", no_argument, NULL, OPT_CHECK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },

@@ -107,6 +107,7 @@ static void test_defaults(void **state) {
         assert_int_equal(c->connection_memory, 32 * 1024);
         assert_int_equal(c->log_level, LOG_INFO);
         assert_false(c->dotfiles); /* .env and .git are not served unless asked */
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES); /* confined unless asked */
         /* the defaults themselves pass validation, apart from the root */
         assert_true(c->heartbeat_interval_usec * 2 <= c->heartbeat_timeout_usec);
 }
@@ -393,6 +394,30 @@ static void test_set_log_level(void **state) {
         expect_bad(c, "log-level", "DEBUG", -EINVAL);
         expect_bad(c, "log-level", "7", -EINVAL);
         assert_int_equal(c->log_level, LOG_WARNING);
+}
+
+static void test_set_worker_seccomp(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "worker-seccomp", "log");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_LOG);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "log");
+        expect_good(c, "worker-seccomp", "no");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_NO);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "no");
+        expect_good(c, "worker-seccomp", "yes");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "yes");
+        expect_bad(c, "worker-seccomp", "on", -EINVAL);
+        expect_bad(c, "worker-seccomp", "YES", -EINVAL);
+        expect_bad(c, "worker-seccomp", "", -EINVAL);
+        expect_bad(c, "worker-seccomp", NULL, -EINVAL);
+        /* a bad value leaves the setting as it was */
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES);
+        assert_int_equal(config_set(c, "worker-seccomp", "off", &reason), -EINVAL);
+        assert_string_equal(reason, "expected yes, no or log");
 }
 
 static void test_set_dotfiles(void **state) {
@@ -1092,6 +1117,7 @@ int main(void) {
                 T(test_set_strings),
                 T(test_set_log_level),
                 T(test_set_dotfiles),
+                T(test_set_worker_seccomp),
                 T(test_set_unknown_key),
                 T(test_load_good_with_section),
                 T(test_load_good_without_section),
