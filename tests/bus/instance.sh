@@ -129,6 +129,32 @@ stop_pid "$app"
 cp "$SRCDIR/service/dbus/io.clusterd1.conf" "$TMP/system.d/io.clusterd1.conf"
 bctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig
 
+# --- another User= (uid 65534 here) with a policy file of its own, as the
+# README shows: it owns its instance's name, and its reload helper, which
+# runs as that user, reloads it ---
+cat >"$TMP/system.d/local-app.conf" <<'EOF'
+<busconfig>
+  <policy user="nobody">
+    <allow own="io.clusterd1.other"/>
+    <allow send_destination="io.clusterd1.other"/>
+  </policy>
+</busconfig>
+EOF
+bctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig
+launch_named io.clusterd1.other own-user "${NOBODY[@]}"
+own=$LAUNCHED
+wait_for 20 api_up io.clusterd1.other "$own"
+before=$(kids "$own")
+"${NOBODY[@]}" env DBUS_SYSTEM_BUS_ADDRESS="$ADDR" timeout -s KILL 30 \
+    "$SRCDIR/service/clusterd-reload" io.clusterd1.other 2>"$TMP/helper.err"
+rc=$?
+check "with a policy file for its user, uid 65534 owns io.clusterd1.other, and its helper reloads it (exit $rc, $(get_on io.clusterd1.other LastReload), workers $before -> $(kids "$own"))" \
+    eval '[ "$rc" = 0 ] && [[ $(get_on io.clusterd1.other LastReload) == *done ]] &&
+        [ "$(kids "$own")" != "$before" ]'
+stop_pid "$own"
+rm "$TMP/system.d/local-app.conf"
+bctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig
+
 # --- a name D-Bus cannot hold: clusterd@2app.service, say ---
 launch_named io.clusterd1.2app bad
 bad=$LAUNCHED
