@@ -80,12 +80,12 @@ static _Noreturn void child_run(const ChildSpawn *p, int ipc_fd) {
         }));
 }
 
-static void child_on_ready(Child *c, const IpcReady *ready) {
+void child_became_ready(Child *c) {
         if (c->state != CHILD_STARTING)
                 return;
         c->state = CHILD_SERVING;
         c->ready_usec = now_usec(CLOCK_MONOTONIC);
-        log_info("worker %u pid %d ready on %u socket(s)", c->id, (int) c->pid, ready->listeners);
+        log_info("worker %u pid %d ready on %zu socket(s)", c->id, (int) c->pid, c->n_listen_fds);
         c->events->ready(c, c->userdata);
 }
 
@@ -108,7 +108,7 @@ static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                 }
                 c->last_seen_usec = now_usec(CLOCK_MONOTONIC);
                 if (msg.hdr.type == IPC_READY)
-                        child_on_ready(c, &msg.ready);
+                        child_became_ready(c);
                 else if (msg.hdr.type == IPC_HEARTBEAT)
                         c->rss_bytes = msg.heartbeat.rss_bytes;
                 else {
@@ -297,8 +297,11 @@ const char *child_overdue(const Child *c, uint64_t now) {
                 if (c->state == CHILD_DRAINING &&
                     now - c->drain_started_usec > s->drain_timeout_usec)
                         return "drain timeout";
-                /* supervised by its exit alone until it pings the watchdog */
-                if (c->exec->watchdog && now - c->last_seen_usec > s->heartbeat_timeout_usec)
+                /* supervised by its exit alone until it pings the watchdog;
+                 * and, as under systemd, not while it stops: its drain
+                 * timeout bounds that */
+                if (c->exec->watchdog && c->state != CHILD_DRAINING &&
+                    now - c->last_seen_usec > s->heartbeat_timeout_usec)
                         return "hung";
                 return NULL;
         }

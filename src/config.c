@@ -32,6 +32,7 @@ int config_init(Config *c) {
                 .log_level = LOG_INFO,
                 .dotfiles = false,
                 .exec_ready_timeout_usec = 30 * USEC_PER_SEC,
+                .worker_seccomp = CONFIG_SECCOMP_YES,
         };
         c->root = strdup(CONFIG_DEFAULT_ROOT);
         c->mime_types = strdup("/etc/mime.types");
@@ -211,6 +212,25 @@ static int set_exec(Config *c, const char *v, const char **ret_reason) {
         return 0;
 }
 
+static const char *const seccomp_names[] = {
+        [CONFIG_SECCOMP_YES] = "yes",
+        [CONFIG_SECCOMP_NO] = "no",
+        [CONFIG_SECCOMP_LOG] = "log",
+};
+
+const char *config_seccomp_name(ConfigSeccomp s) {
+        return (size_t) s < ELEMENTSOF(seccomp_names) ? seccomp_names[s] : "?";
+}
+
+static int set_seccomp(Config *c, const char *v) {
+        for (size_t i = 0; i < ELEMENTSOF(seccomp_names); i++)
+                if (strcmp(v, seccomp_names[i]) == 0) {
+                        c->worker_seccomp = (ConfigSeccomp) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 /* Listen addresses accumulate; config_build clears the list before each source
  * that names one, so a file or command line replaces the default. */
 static int add_listen(Config *c, const char *v) {
@@ -287,6 +307,12 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 else
                         return REASON("expected notify or started"), -EINVAL;
                 return 0;
+        }
+        if (strcmp(key, "worker-seccomp") == 0) {
+                r = set_seccomp(c, value);
+                if (r < 0)
+                        REASON("expected yes, no or log");
+                return r;
         }
 
         /* each reason names the range, which the limits below enforce */

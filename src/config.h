@@ -14,6 +14,13 @@
 #define CONFIG_MAX_LISTEN 16u
 #define CONFIG_ERROR_MAX 512
 
+/* What confines a built-in worker once it is set up (worker-seccomp). */
+typedef enum ConfigSeccomp {
+        CONFIG_SECCOMP_YES, /* a call outside the filter kills the worker */
+        CONFIG_SECCOMP_NO,  /* no filter */
+        CONFIG_SECCOMP_LOG, /* a call outside the filter is logged by the kernel and goes on */
+} ConfigSeccomp;
+
 typedef struct Config {
         char *root;
         char *listen[CONFIG_MAX_LISTEN];
@@ -39,11 +46,13 @@ typedef struct Config {
         char *exec_path;                  /* the program found, by config_build */
         bool exec_ready_started;          /* serving once exec'd, not at READY=1 */
         uint64_t exec_ready_timeout_usec; /* to say READY=1 in, or be killed */
+        ConfigSeccomp worker_seccomp;
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
-#define CONFIG_BUILTIN_ONLY_KEYS \
-        "root, dotfiles, mime-types, connection-timeout, connection-limit, connection-memory"
+#define CONFIG_BUILTIN_ONLY_KEYS                                                                \
+        "root, dotfiles, mime-types, connection-timeout, connection-limit, connection-memory, " \
+        "worker-seccomp"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {
@@ -91,6 +100,8 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
  * but worth a warning from whoever checks the config. */
 int config_check_mime_types(const Config *c);
 
+/* "yes", "no" or "log". */
+const char *config_seccomp_name(ConfigSeccomp s);
 /* Whether name is a well-known D-Bus name (dot-separated elements of
  * [A-Za-z0-9_-], not starting with a digit, at least two, 255 bytes at
  * most): 0, or -EINVAL with *ret_reason (a static string) saying what is

@@ -1,6 +1,7 @@
 /* clusterd: argument handling, then the manager. */
 #include <errno.h>
 #include <getopt.h>
+#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,10 @@ static void help(void) {
                "      --exec-ready notify|started  a program serves once it says READY=1\n"
                "                                (default), or once it started\n"
                "      --exec-ready-timeout DUR  time a program has to say READY=1 (default 30s)\n"
+               "      --worker-seccomp yes|no|log\n"
+               "                                confine each worker with a system call filter\n"
+               "                                (default yes: a call outside it kills the\n"
+               "                                worker; log: the kernel logs it, it goes on)\n"
                "      --bus-name NAME           the D-Bus name of the control API (default\n"
                "                                %s)\n"
                "      --check-config            check the configuration, print it and exit\n"
@@ -86,6 +91,7 @@ static void print_config(const Config *c) {
         printf("exec-ready = %s\nexec-ready-timeout = %llums\n",
                c->exec_ready_started ? "started" : "notify",
                (unsigned long long) c->exec_ready_timeout_usec / 1000);
+        printf("worker-seccomp = %s\n", config_seccomp_name(c->worker_seccomp));
         printf("bus-name = %s\n", c->bus_name);
 }
 
@@ -109,6 +115,7 @@ int main(int argc, char *argv[]) {
                 { "exec", required_argument, NULL, OPT_KEY },
                 { "exec-ready", required_argument, NULL, OPT_KEY },
                 { "exec-ready-timeout", required_argument, NULL, OPT_KEY },
+                { "worker-seccomp", required_argument, NULL, OPT_KEY },
                 { "bus-name", required_argument, NULL, OPT_KEY },
                 { "check-config", no_argument, NULL, OPT_CHECK },
                 { "help", no_argument, NULL, 'h' },
@@ -151,7 +158,8 @@ int main(int argc, char *argv[]) {
                         help();
                         return EXIT_SUCCESS;
                 case OPT_VERSION:
-                        printf("clusterd %s\n", CLUSTERD_VERSION);
+                        printf("clusterd %s (libmicrohttpd %s)\n", CLUSTERD_VERSION,
+                               MHD_get_version());
                         return EXIT_SUCCESS;
                 case ':':
                         fprintf(stderr, "clusterd: option '%s' needs a value (see --help)\n",

@@ -89,10 +89,16 @@ void manager_update_status(Manager *m) {
         size_t n;
 
         manager_info(m, &info);
-        n = (size_t) snprintf(status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
-                              info.workers_serving, info.workers_wanted,
-                              (unsigned long long) info.requests,
-                              (unsigned long long) info.restarts);
+        /* application workers count their requests themselves, if at all */
+        if (m->config->config.exec)
+                n = (size_t) snprintf(status, sizeof status, "%u/%u workers, %llu restarts",
+                                      info.workers_serving, info.workers_wanted,
+                                      (unsigned long long) info.restarts);
+        else
+                n = (size_t) snprintf(
+                        status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
+                        info.workers_serving, info.workers_wanted,
+                        (unsigned long long) info.requests, (unsigned long long) info.restarts);
         if (m->state == MANAGER_STOPPING) {
                 unsigned left = 0;
                 for (const Child *c = m->children; c; c = c->next)

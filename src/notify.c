@@ -11,11 +11,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "linechan.h"
 #include "macro.h"
 
+/* The most fds the kernel passes in one message (its SCM_MAX_FD). */
+#define NOTIFY_FDS_MAX 253
+
 /* Copies a STATUS= value, cut at the room there is, with control bytes
- * (which would break a log line or a D-Bus string) made into spaces and a
- * cut never left inside a UTF-8 sequence. */
+ * (which would break a log line or a D-Bus string) made into spaces, what is
+ * not UTF-8 into '?', and a cut never left inside a UTF-8 sequence. */
 static void copy_status(char *to, const char *from, size_t n) {
         size_t i = 0;
 
@@ -36,6 +40,8 @@ static void copy_status(char *to, const char *from, size_t n) {
                 }
         }
         to[i] = 0;
+        /* D-Bus takes nothing but UTF-8, nor would a log reader */
+        linechan_sanitize(to);
 }
 
 static bool line_is(const char *line, size_t len, const char *assignment) {
@@ -47,8 +53,12 @@ int notify_parse(const char *buf, size_t n, NotifyMessage *ret) {
         if (memchr(buf, 0, n))
                 return -EBADMSG;
         for (const char *p = buf, *end = buf + n; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                size_t len = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                size_t len = 0;
+
+                /* a line ends at "\n" or "\r", as systemd splits them, so that
+                 * "READY=1\r\n" is understood here as it is there */
+                while (p + len < end && p[len] != '\n' && p[len] != '\r')
+                        len++;
 
                 if (line_is(p, len, "READY=1"))
                         ret->ready = true;
@@ -105,9 +115,12 @@ int notify_socket_open(int *ret_fd, char *addr, size_t size) {
 }
 
 int notify_receive(int fd, char *buf, size_t size, size_t *ret_len, pid_t *ret_pid) {
+        /* room for every fd a datagram can carry too: without it the kernel
+         * drops them and flags MSG_CTRUNC, and the message would be refused */
         union {
                 struct cmsghdr h;
-                char space[CMSG_SPACE(sizeof(struct ucred))];
+                char space[CMSG_SPACE(sizeof(struct ucred)) +
+                           CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
         } control;
         struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
         struct msghdr mh = {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -129,6 +130,13 @@ static int open_beneath_by_components(int dir_fd, const char *rel) {
                             (next ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK);
                 int fd = openat(cur, comp, flags);
                 int r = fd < 0 ? negative_errno() : 0;
+                struct stat lst;
+                /* a symlink walked through as a directory fails O_DIRECTORY
+                 * with ENOTDIR: it is a symlink refused (403), as openat2
+                 * would have it, not a file asked for as a directory */
+                if (r == -ENOTDIR && fstatat(cur, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISLNK(lst.st_mode))
+                        r = -ELOOP;
                 if (cur != dir_fd)
                         close(cur);
                 if (r < 0)

@@ -108,6 +108,7 @@ static void test_defaults(void **state) {
         assert_int_equal(c->connection_memory, 32 * 1024);
         assert_int_equal(c->log_level, LOG_INFO);
         assert_false(c->dotfiles); /* .env and .git are not served unless asked */
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES); /* confined unless asked */
         assert_string_equal(c->bus_name, "io.clusterd1");
         /* the defaults themselves pass validation, apart from the root */
         assert_true(c->heartbeat_interval_usec * 2 <= c->heartbeat_timeout_usec);
@@ -121,6 +122,88 @@ static void test_done_twice(void **state) {
         assert_null(c.root);
         assert_null(c.mime_types);
         assert_int_equal(c.n_listen, 0);
+        config_done(&c);
+}
+
+/* Out of memory on purpose: tests/meson.build links this test with
+ * --wrap=strdup and --wrap=free, so the calls config.c makes come here. While
+ * strdup_fail_at is N > 0, the Nth strdup fails; every string strdup hands
+ * out meanwhile is counted until it is freed. */
+static unsigned strdup_fail_at, strdup_calls, strdup_live;
+static void *strdup_given[8];
+
+char *__real_strdup(const char *s);
+void __real_free(void *p);
+
+char *__wrap_strdup(const char *s) {
+        char *p;
+
+        if (!strdup_fail_at)
+                return __real_strdup(s);
+        if (++strdup_calls == strdup_fail_at)
+                return NULL;
+        p = __real_strdup(s);
+        for (size_t i = 0; p && i < ELEMENTSOF(strdup_given); i++)
+                if (!strdup_given[i]) {
+                        strdup_given[i] = p;
+                        strdup_live++;
+                        break;
+                }
+        return p;
+}
+
+void __wrap_free(void *p) {
+        for (size_t i = 0; p && i < ELEMENTSOF(strdup_given); i++)
+                if (strdup_given[i] == p) {
+                        strdup_given[i] = NULL;
+                        strdup_live--;
+                }
+        __real_free(p);
+}
+
+static void strdup_fail(unsigned n) {
+        strdup_fail_at = n;
+        strdup_calls = 0;
+}
+
+/* Each of config_init's allocations in turn fails: -ENOMEM, with what it
+ * had allocated freed and the config left empty, which config_done takes
+ * (twice, too); the first call past the last allocation succeeds. */
+static void test_init_out_of_memory(void **state) {
+        unsigned n;
+        Config c;
+
+        for (n = 1;; n++) {
+                strdup_fail(n);
+                int r = config_init(&c);
+                strdup_fail(0);
+                if (r == 0) {
+                        config_done(&c);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+                assert_int_equal(strdup_live, 0);
+                assert_null(c.root);
+                assert_null(c.mime_types);
+                assert_null(c.bus_name);
+                assert_int_equal(c.n_listen, 0);
+                config_done(&c);
+                config_done(&c);
+        }
+        /* root, mime-types, bus-name and the default listen address */
+        assert_int_equal(n, 5);
+}
+
+/* config_build says so, and leaves nothing to free */
+static void test_build_out_of_memory(void **state) {
+        char err[CONFIG_ERROR_MAX] = "";
+        Config c;
+
+        strdup_fail(1);
+        assert_int_equal(config_build(&c, NULL, false, NULL, 0, err), -ENOMEM);
+        strdup_fail(0);
+        assert_string_equal(err, "out of memory");
+        assert_int_equal(strdup_live, 0);
         config_done(&c);
 }
 
@@ -314,6 +397,30 @@ static void test_set_log_level(void **state) {
         expect_bad(c, "log-level", "DEBUG", -EINVAL);
         expect_bad(c, "log-level", "7", -EINVAL);
         assert_int_equal(c->log_level, LOG_WARNING);
+}
+
+static void test_set_worker_seccomp(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "worker-seccomp", "log");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_LOG);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "log");
+        expect_good(c, "worker-seccomp", "no");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_NO);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "no");
+        expect_good(c, "worker-seccomp", "yes");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "yes");
+        expect_bad(c, "worker-seccomp", "on", -EINVAL);
+        expect_bad(c, "worker-seccomp", "YES", -EINVAL);
+        expect_bad(c, "worker-seccomp", "", -EINVAL);
+        expect_bad(c, "worker-seccomp", NULL, -EINVAL);
+        /* a bad value leaves the setting as it was */
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES);
+        assert_int_equal(config_set(c, "worker-seccomp", "off", &reason), -EINVAL);
+        assert_string_equal(reason, "expected yes, no or log");
 }
 
 static void test_set_dotfiles(void **state) {
@@ -788,11 +895,292 @@ static void test_build_heartbeat_check(void **state) {
         config_done(&c);
 }
 
+/* ---- application workers: exec, exec-ready, exec-ready-timeout ---- */
+
+static void expect_argv(char **argv, const char *const *want, size_t n) {
+        assert_non_null(argv);
+        for (size_t i = 0; i < n; i++) {
+                if (!argv[i] || strcmp(argv[i], want[i]) != 0)
+                        fail_msg("argv[%zu] is \"%s\", expected \"%s\"", i,
+                                 argv[i] ? argv[i] : "(null)", want[i]);
+        }
+        assert_null(argv[n]);
+}
+
+static void test_exec_defaults(void **state) {
+        Fixture *f = *state;
+        const Config *c = &f->c;
+
+        /* the built-in server, until exec says otherwise */
+        assert_null(c->exec);
+        assert_null(c->exec_argv);
+        assert_null(c->exec_path);
+        assert_false(c->exec_ready_started);
+        assert_int_equal(c->exec_ready_timeout_usec, 30 * USEC_PER_SEC);
+}
+
+static void test_set_exec(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "exec", "/usr/bin/node 'my app.js' --port=\"80 80\" \\x41\\s");
+        assert_string_equal(c->exec, "/usr/bin/node 'my app.js' --port=\"80 80\" \\x41\\s");
+        static const char *const node[] = { "/usr/bin/node", "my app.js", "--port=80 80", "A " };
+        expect_argv(c->exec_argv, node, ELEMENTSOF(node));
+        /* the program is found by config_build, not here */
+        assert_null(c->exec_path);
+
+        /* a second value replaces the first */
+        expect_good(c, "exec", "python3 -m http.server");
+        static const char *const py[] = { "python3", "-m", "http.server" };
+        expect_argv(c->exec_argv, py, ELEMENTSOF(py));
+
+        /* a bad value says why, and leaves the one before */
+        static const struct {
+                const char *value, *about;
+        } bad[] = {
+                { "prog \"unterminated", "quote" }, { "prog 'unterminated", "quote" },
+                { "prog \\q", "escape" },           { "prog \\x00", "escape" },
+                { "prog \\", "backslash" },         { "   ", "command" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                reason = NULL;
+                assert_int_equal(config_set(c, "exec", bad[i].value, &reason), -EINVAL);
+                if (!reason || !strstr(reason, bad[i].about))
+                        fail_msg("exec '%s': reason \"%s\" does not mention \"%s\"", bad[i].value,
+                                 reason ? reason : "(none)", bad[i].about);
+        }
+        char *long_value = malloc(8192);
+        assert_non_null(long_value);
+        memset(long_value, 'x', 8191);
+        long_value[8191] = 0;
+        assert_int_equal(config_set(c, "exec", long_value, &reason), -EINVAL);
+        assert_non_null(strstr(reason, "long"));
+        free(long_value);
+        assert_string_equal(c->exec, "python3 -m http.server");
+        expect_argv(c->exec_argv, py, ELEMENTSOF(py));
+
+        /* an empty value goes back to the built-in server */
+        expect_good(c, "exec", "");
+        assert_null(c->exec);
+        assert_null(c->exec_argv);
+        assert_null(c->exec_path);
+        expect_good(c, "exec", "prog");
+        expect_good(c, "exec", NULL);
+        assert_null(c->exec);
+        assert_null(c->exec_argv);
+}
+
+static void test_set_exec_ready(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "exec-ready", "started");
+        assert_true(c->exec_ready_started);
+        expect_good(c, "exec-ready", "notify");
+        assert_false(c->exec_ready_started);
+        expect_good(c, "exec-ready", "started");
+        expect_bad(c, "exec-ready", "bad", -EINVAL);
+        expect_bad(c, "exec-ready", "Notify", -EINVAL);
+        expect_bad(c, "exec-ready", "ready", -EINVAL);
+        expect_bad(c, "exec-ready", "", -EINVAL);
+        expect_bad(c, "exec-ready", NULL, -EINVAL);
+        assert_true(c->exec_ready_started);
+        assert_int_equal(config_set(c, "exec-ready", "bad", &reason), -EINVAL);
+        assert_non_null(strstr(reason, "notify"));
+        assert_non_null(strstr(reason, "started"));
+}
+
+static void test_set_exec_ready_timeout(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "exec-ready-timeout", "100ms");
+        assert_int_equal(c->exec_ready_timeout_usec, 100 * USEC_PER_MSEC);
+        expect_good(c, "exec-ready-timeout", "60min");
+        assert_int_equal(c->exec_ready_timeout_usec, 3600 * USEC_PER_SEC);
+        expect_good(c, "exec-ready-timeout", "5");
+        assert_int_equal(c->exec_ready_timeout_usec, 5 * USEC_PER_SEC);
+        expect_bad(c, "exec-ready-timeout", "99ms", -EINVAL);
+        expect_bad(c, "exec-ready-timeout", "0", -EINVAL);
+        expect_bad(c, "exec-ready-timeout", "61min", -EINVAL);
+        expect_bad(c, "exec-ready-timeout", "3601s", -EINVAL);
+        expect_bad(c, "exec-ready-timeout", "banana", -EINVAL);
+        expect_bad(c, "exec-ready-timeout", "", -EINVAL);
+        assert_int_equal(c->exec_ready_timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(config_set(c, "exec-ready-timeout", "1h", &reason), -EINVAL);
+        assert_non_null(strstr(reason, "100ms"));
+        assert_non_null(strstr(reason, "60min"));
+}
+
+static void test_load_exec(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+
+        write_text(f->path, "[clusterd]\n"
+                            "exec = /usr/bin/env python3 'app server.py' --name=\"a b\"\n"
+                            "exec-ready = started\n"
+                            "exec-ready-timeout = 5s\n");
+        assert_int_equal(config_load_file(c, f->path, f->err), 0);
+        static const char *const want[] = { "/usr/bin/env", "python3", "app server.py",
+                                            "--name=a b" };
+        expect_argv(c->exec_argv, want, ELEMENTSOF(want));
+        assert_true(c->exec_ready_started);
+        assert_int_equal(c->exec_ready_timeout_usec, 5 * USEC_PER_SEC);
+
+        /* the INI file's own rules come first: ';' after a blank starts a
+         * comment, so a shell line must not put a blank before it */
+        write_text(f->path, "exec = sh -c 'echo a; echo b' ; started by clusterd\n");
+        assert_int_equal(config_load_file(c, f->path, f->err), 0);
+        static const char *const sh[] = { "sh", "-c", "echo a; echo b" };
+        expect_argv(c->exec_argv, sh, ELEMENTSOF(sh));
+        write_text(f->path, "exec = sh -c 'echo a ; echo b'\n");
+        assert_int_equal(config_load_file(c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 1);
+        expect_in_err(f, "quote");
+
+        /* a bad value names the file, line, key, value and reason */
+        write_text(f->path, "workers = 2\nexec = prog \"oops\n");
+        assert_int_equal(config_load_file(c, f->path, f->err), -EINVAL);
+        expect_prefix(f, 2);
+        expect_in_err(f, "exec = 'prog \"oops': a quote that is not closed");
+        write_text(f->path, "exec-ready = maybe\n");
+        assert_int_equal(config_load_file(c, f->path, f->err), -EINVAL);
+        expect_in_err(f, "exec-ready = 'maybe': expected notify or started");
+}
+
+static void test_build_exec_missing_program(void **state) {
+        Fixture *f = *state;
+        char text[512], p[256];
+        Config c;
+
+        const ConfigOverride o[] = { { "root", f->www }, { "exec", "/no/such/program --x" } };
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), -ENOENT);
+        assert_string_equal(f->err, "exec '/no/such/program': No such file or directory");
+        config_done(&c);
+
+        /* the same from the file, with a root that is missing too: the program
+         * is what is wrong */
+        snprintf(text, sizeof text, "root = %s/no-root\nexec = /no/such/program\n", f->dir);
+        write_text(f->path, text);
+        assert_int_equal(config_build(&c, f->path, true, NULL, 0, f->err), -ENOENT);
+        assert_string_equal(f->err, "exec '/no/such/program': No such file or directory");
+        config_done(&c);
+
+        /* not executable, a directory */
+        snprintf(p, sizeof p, "%s/plain", f->dir);
+        write_text(p, "#!/bin/sh\n");
+        assert_int_equal(chmod(p, 0644), 0);
+        const ConfigOverride plain[] = { { "exec", p } };
+        assert_int_equal(config_build(&c, NULL, false, plain, 1, f->err), -EACCES);
+        snprintf(text, sizeof text, "exec '%s': Permission denied", p);
+        assert_string_equal(f->err, text);
+        config_done(&c);
+        const ConfigOverride dir[] = { { "exec", f->www } };
+        assert_int_equal(config_build(&c, NULL, false, dir, 1, f->err), -EISDIR);
+        snprintf(text, sizeof text, "exec '%s': Is a directory", f->www);
+        assert_string_equal(f->err, text);
+        config_done(&c);
+
+        /* a bad exec value from the command line */
+        const ConfigOverride bad[] = { { "exec", "prog 'x" } };
+        assert_int_equal(config_build(&c, NULL, false, bad, 1, f->err), -EINVAL);
+        assert_string_equal(f->err, "--exec 'prog 'x': a quote that is not closed");
+        config_done(&c);
+}
+
+static void test_build_exec_ignores_root(void **state) {
+        Fixture *f = *state;
+        char root[160], text[512];
+        Config c;
+
+        snprintf(root, sizeof root, "%s/no-such-root", f->dir);
+        const ConfigOverride o[] = { { "root", root }, { "exec", "/bin/sh -c 'exit 0'" } };
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), 0);
+        assert_string_equal(c.exec_path, "/bin/sh");
+        static const char *const want[] = { "/bin/sh", "-c", "exit 0" };
+        expect_argv(c.exec_argv, want, ELEMENTSOF(want));
+        config_done(&c);
+        assert_null(c.exec);
+        assert_null(c.exec_argv);
+        assert_null(c.exec_path);
+
+        /* a root that is a file is not looked at either */
+        snprintf(text, sizeof text, "root = %s\nexec = /bin/sh\n", f->path);
+        write_text(f->path, text);
+        assert_int_equal(config_build(&c, f->path, true, NULL, 0, f->err), 0);
+        config_done(&c);
+
+        /* ... but the heartbeat check still is */
+        const ConfigOverride hb[] = {
+                { "exec", "/bin/sh" },
+                { "heartbeat-interval", "10s" },
+                { "heartbeat-timeout", "15s" },
+        };
+        assert_int_equal(config_build(&c, NULL, false, hb, ELEMENTSOF(hb), f->err), -EINVAL);
+        expect_in_err(f, "heartbeat");
+        config_done(&c);
+
+        /* an empty exec on the command line undoes the file's */
+        snprintf(text, sizeof text, "root = %s\nexec = /no/such/program\n", f->www);
+        write_text(f->path, text);
+        const ConfigOverride off[] = { { "exec", "" } };
+        assert_int_equal(config_build(&c, f->path, true, off, 1, f->err), 0);
+        assert_null(c.exec);
+        config_done(&c);
+}
+
+/* A bare name is looked up in PATH at every build: at start and each reload. */
+static void test_build_exec_path_lookup(void **state) {
+        Fixture *f = *state;
+        char bin[160], prog[192], text[512], *old = getenv("PATH");
+        char *saved = old ? strdup(old) : NULL;
+        Config c;
+
+        snprintf(bin, sizeof bin, "%s/bin", f->dir);
+        snprintf(prog, sizeof prog, "%s/myapp", bin);
+        assert_int_equal(mkdir(bin, 0755), 0);
+        write_text(prog, "#!/bin/sh\nexit 0\n");
+        assert_int_equal(chmod(prog, 0755), 0);
+        snprintf(text, sizeof text, "%s/none:%s", f->dir, bin);
+        assert_int_equal(setenv("PATH", text, 1), 0);
+
+        const ConfigOverride o[] = { { "exec", "myapp --flag" } };
+        assert_int_equal(config_build(&c, NULL, false, o, 1, f->err), 0);
+        assert_string_equal(c.exec_path, prog);
+        assert_string_equal(c.exec_argv[0], "myapp"); /* argv[0] as the user wrote it */
+        config_done(&c);
+
+        /* gone by the next reload: refused then, by name */
+        assert_int_equal(unlink(prog), 0);
+        assert_int_equal(config_build(&c, NULL, false, o, 1, f->err), -ENOENT);
+        assert_string_equal(f->err, "exec 'myapp': No such file or directory");
+        config_done(&c);
+
+        /* no PATH at all: the usual system directories */
+        assert_int_equal(unsetenv("PATH"), 0);
+        const ConfigOverride sh[] = { { "exec", "sh" } };
+        assert_int_equal(config_build(&c, NULL, false, sh, 1, f->err), 0);
+        assert_non_null(c.exec_path);
+        assert_true(c.exec_path[0] == '/');
+        assert_non_null(strstr(c.exec_path, "/sh"));
+        config_done(&c);
+
+        if (saved)
+                assert_int_equal(setenv("PATH", saved, 1), 0);
+        free(saved);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
         const struct CMUnitTest tests[] = {
                 T(test_defaults),
                 cmocka_unit_test(test_done_twice),
+                cmocka_unit_test(test_init_out_of_memory),
+                cmocka_unit_test(test_build_out_of_memory),
                 T(test_set_workers),
                 T(test_set_durations),
                 T(test_set_sizes),
@@ -802,6 +1190,7 @@ int main(void) {
                 T(test_set_strings),
                 T(test_set_log_level),
                 T(test_set_dotfiles),
+                T(test_set_worker_seccomp),
                 T(test_set_unknown_key),
                 T(test_load_good_with_section),
                 T(test_load_good_without_section),
@@ -824,6 +1213,14 @@ int main(void) {
                 T(test_build_bad_override),
                 T(test_build_file_error),
                 T(test_build_heartbeat_check),
+                T(test_exec_defaults),
+                T(test_set_exec),
+                T(test_set_exec_ready),
+                T(test_set_exec_ready_timeout),
+                T(test_load_exec),
+                T(test_build_exec_missing_program),
+                T(test_build_exec_ignores_root),
+                T(test_build_exec_path_lookup),
         };
 #undef T
 

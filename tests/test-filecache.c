@@ -105,6 +105,37 @@ static void test_rewrite_same_size_invalidates(void **state) {
         assert_int_equal(filecache_bytes(f->cache), 0);
 }
 
+/* What cp -p and rsync -t --inplace do: new bytes of the same size written
+ * into the same inode, then the old mtime put back. Only the ctime tells. */
+static void test_rewrite_same_size_and_mtime_invalidates(void **state) {
+        Fixture *f = *state;
+        struct stat before, after;
+        struct timespec times[2];
+        bool idx;
+        const CondValidators *v;
+
+        write_file(f, "a.txt", "hello\n");
+        assert_int_equal(fstatat(f->root_fd, "a.txt", &before, 0), 0);
+        assert_non_null(store(f, "a.txt"));
+        /* older kernels stamp ctime from a clock that ticks every few ms */
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        write_file(f, "a.txt", "HELLO\n");
+        times[0] = before.st_atim;
+        times[1] = before.st_mtim;
+        assert_int_equal(utimensat(f->root_fd, "a.txt", times, 0), 0);
+        /* the case itself: inode, size and mtime as cached, the ctime not */
+        assert_int_equal(fstatat(f->root_fd, "a.txt", &after, 0), 0);
+        assert_int_equal(after.st_ino, before.st_ino);
+        assert_int_equal(after.st_size, before.st_size);
+        assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+        assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+        assert_false(after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
+                     after.st_ctim.tv_nsec == before.st_ctim.tv_nsec);
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_int_equal(filecache_bytes(f->cache), 0);
+}
+
 static void test_replace_by_rename_invalidates(void **state) {
         Fixture *f = *state;
         char a[256], b[256];
@@ -187,6 +218,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_hit_returns_same_response, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rewrite_same_size_invalidates, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_rewrite_same_size_and_mtime_invalidates, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_replace_by_rename_invalidates, setup,
                                                 teardown),

@@ -35,18 +35,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         global served
+        if self.path == "/env":
+            return self.answer(environment())
         if self.path.startswith("/slow"):
             time.sleep(float(self.path.partition("=")[2] or 2))
-        body = f"hello from worker {WORKER}, pid {os.getpid()}\n".encode()
+        self.answer(f"hello from worker {WORKER}, pid {os.getpid()}\n")
+        served += 1
+
+    def answer(self, text):
+        body = text.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        served += 1
 
     def log_message(self, *args):
         pass  # one line per request is the access log's job
+
+
+def environment():
+    """What clusterd gave this process: its variables and its open fds."""
+    names = sorted(k for k in os.environ if k.startswith(("LISTEN_", "NOTIFY_", "WATCHDOG_", "CLUSTERD_")))
+    lines = [f"{k}={os.environ[k]}" for k in names]
+    lines.append(f"pid={os.getpid()}")
+    lines.append("fds=" + " ".join(sorted(os.listdir("/proc/self/fd"), key=int)))
+    return "\n".join(lines) + "\n"
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -80,6 +94,9 @@ def main():
     listen_fds = int(os.environ.get("LISTEN_FDS", "0"))
     if os.environ.get("LISTEN_PID") != str(os.getpid()) or listen_fds < 1:
         sys.exit("app.py: run me under clusterd --exec (no LISTEN_FDS for this process)")
+    # stderr is the manager's: under systemd, the journal, with this pid
+    print(f"app.py: worker {WORKER} pid {os.getpid()} serving {listen_fds} socket(s)",
+          file=sys.stderr, flush=True)
     servers = [serve_fd(3 + i) for i in range(listen_fds)]
     threading.Thread(target=messages, daemon=True).start()
     stop = threading.Event()

@@ -183,6 +183,38 @@ check_kill_worker() {
 
 site_answers() { [[ $(http_code) == 200 ]]; }
 
+# status_field PID FIELD: a field of /proc/PID/status in the container
+# shellcheck disable=SC2016 # an awk program
+status_field() { ct awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# Under the unit, whose SystemCallFilter= refuses seccomp() itself, every
+# worker still loads its own filter: one more than the manager, which has
+# the unit's alone. gdb (when the container has it) makes a worker call
+# socket(): the journal names the call and the worker is replaced.
+check_worker_seccomp() {
+	local manager filters w victim line status=0
+	manager=$(main_pid)
+	filters=$(status_field "$manager" Seccomp_filters)
+	for w in $(worker_pids); do
+		say "worker $w: Seccomp $(status_field "$w" Seccomp), $(status_field "$w" Seccomp_filters)" \
+			"filter(s), the manager $filters"
+		[[ $(status_field "$w" Seccomp_filters) == $((filters + 1)) ]] || status=1
+	done
+	if ! ct sh -c 'command -v gdb' >/dev/null; then
+		say "no gdb in the container: no call injected"
+		return "$status"
+	fi
+	victim=$(worker_pids)
+	victim=${victim%% *}
+	[[ $victim =~ ^[1-9][0-9]*$ ]] || { say "no worker"; return 1; }
+	ct timeout 60 gdb -p "$victim" -batch -ex 'call (int)socket(2,1,0)' >/dev/null 2>&1 || true
+	wait_for 10 old_pids_gone "$victim" && wait_for 10 full_house || status=1
+	line=$(ct journalctl -u clusterd.service --no-pager -o cat | grep "pid $victim killed" | tail -n 1)
+	say "socket() injected into worker $victim: ${line:-no journal line}"
+	[[ $line == *"pid $victim killed by seccomp (syscall socket)"* ]] || status=1
+	((status == 0))
+}
+
 check_kill_manager() {
 	local victim restarts t0 ms
 	victim=$(main_pid)
@@ -211,6 +243,17 @@ check_security_score() {
 show_status() {
 	ct systemctl status clusterd.service --no-pager --lines=0 | sed 's/^/# /'
 	ct busctl get-property "${MANAGER[@]}" State Workers WorkersWanted 2>&1 | sed 's/^/# busctl: /'
+}
+
+# meson.build takes libmicrohttpd 1.0 or later: the system's, or the bundled
+# 1.0.1 linked in statically (subprojects/libmicrohttpd.wrap).
+check_mhd_version() {
+	local line version needed
+	line=$(ct /usr/sbin/clusterd --version)
+	version=$(sed -n 's/.*(libmicrohttpd \([^)]*\))$/\1/p' <<<"$line")
+	needed=$(ct readelf -d /usr/sbin/clusterd | sed -n 's/.*NEEDED.*\[\(libmicrohttpd[^]]*\)\]/\1/p')
+	say "clusterd --version: $line; libmicrohttpd.so needed: ${needed:-no (linked in statically)}"
+	[[ -n $version ]] && dpkg --compare-versions "$version" ge 1.0
 }
 
 no_clusterd_process() { ! ct pgrep -x clusterd >/dev/null; }
@@ -266,6 +309,7 @@ check_listen_dropin() {
 run_common_checks() {
 	check "first request activates the service and gets 200" check_first_request_activates
 	check "IPv6 socket answers" check_ipv6
+	check "clusterd runs on libmicrohttpd >= 1.0" check_mhd_version
 	check "StatusText names the workers" check_status_text
 	check "busctl Workers equals nproc" check_bus_workers
 	show_status
@@ -275,6 +319,7 @@ run_common_checks() {
 	check "reload with a bad config: systemctl reload fails, nothing changes" check_reload_bad_config
 	check "restart under ab load: 0 failed" check_restart_under_load
 	check "kill -9 of a worker: replaced, unit active" check_kill_worker
+	check "workers have their own seccomp filter; a refused call is named" check_worker_seccomp
 	check "kill -9 of the manager: restarted, answers within 5s" check_kill_manager
 	check "systemd-analyze security <= $SCORE_MAX" check_security_score
 	check "systemctl stop leaves no clusterd process" check_stop

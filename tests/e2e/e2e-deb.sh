@@ -60,6 +60,24 @@ check_install() {
 		ct id clusterd >/dev/null
 }
 
+# The package says which libmicrohttpd is inside: Static-Built-Using names
+# the bundled one when clusterd carries it, shlibs:Depends the system's
+# otherwise; it ships no file of libmicrohttpd either way.
+check_mhd_fields() {
+	local sbu depends files
+	sbu=$(dpkg-deb -f "$deb" Static-Built-Using)
+	depends=$(dpkg-deb -f "$deb" Depends)
+	files=$(ct dpkg -L clusterd | grep -i microhttpd)
+	say "Static-Built-Using: ${sbu:-none}; Depends: $depends; libmicrohttpd files: ${files:-none}"
+	[[ -z $files ]] || return 1
+	if ct readelf -d /usr/sbin/clusterd | grep -q 'NEEDED.*libmicrohttpd'; then
+		[[ $sbu != *libmicrohttpd* && $depends == *libmicrohttpd* ]]
+	else
+		[[ $sbu =~ (^|, )libmicrohttpd\ \(=\ [0-9] && $depends != *libmicrohttpd* &&
+			$depends == *libgnutls30* ]]
+	fi
+}
+
 check_upgrade_under_load() {
 	local before status=0
 	[[ $(http_code) == 200 ]] || return 1 # activates the service again
@@ -94,6 +112,7 @@ check_purge() {
 }
 
 check "apt-get install creates the user, enables and starts clusterd.socket" check_install
+check "Static-Built-Using and Depends say which libmicrohttpd is inside" check_mhd_fields
 run_common_checks
 run_app_checks
 check "other addresses: listen.conf, daemon-reload, restart clusterd.socket" check_listen_dropin

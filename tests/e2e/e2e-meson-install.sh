@@ -42,6 +42,15 @@ install_from_source() {
 	[[ $(ct systemctl is-active clusterd.socket) == active ]]
 }
 
+# Only clusterd's files: the bundled libmicrohttpd is linked in, not installed.
+# The overlay's upper layer holds every file the container wrote.
+check_no_mhd_files() {
+	local files
+	files=$(find "$E2E_DIR/up" -iname '*microhttpd*')
+	say "files named *microhttpd* that meson install wrote: ${files:-none}"
+	[[ -z $files ]]
+}
+
 # The alternative clusterd(8) documents: one SO_REUSEPORT socket per worker,
 # from a drop-in that repeats each ListenStream= line once per worker.
 check_per_worker_sockets() {
@@ -83,6 +92,7 @@ check_probe_inside() {
 }
 
 check "meson install, sysusers, enable --now clusterd.socket" install_from_source
+check "meson install installed no libmicrohttpd file" check_no_mhd_files
 run_common_checks
 run_app_checks
 check "per-worker sockets from a drop-in (ReusePort=yes)" check_per_worker_sockets

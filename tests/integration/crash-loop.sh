@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # When every worker slot keeps failing to start (here: the document root is
-# gone, so no new worker can open it), the manager gives up after exactly
-# crash-loop-limit failed starts in a row per slot, and exits non-zero, so
+# gone, so no new worker can open it), the manager gives up once every slot
+# has failed crash-loop-limit starts in a row, and exits non-zero, so
 # that systemd's Restart= can take over. Workers that served and were then
 # killed do not count as failed starts.
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -25,14 +25,22 @@ if wait_exit "$CD_PID" 15; then
 else
         fail "manager still running 15 s after its root went away and its workers were killed"
 fi
+# A worker that has failed 3 times goes on being retried while another has
+# not: the manager gives up when the last one reaches 3, not before, so each
+# worker fails at least 3 times and the one with the fewest exactly 3.
+fewest=
 for id in 1 2; do
         check_cmd "worker $id: the kill of the serving worker is logged as such" \
                 log_has "worker $id pid [0-9]+ killed by signal KILL after serving"
         starts=$(grep -cE "worker $id pid [0-9]+ exited with status 1 before it was ready" "$LOG" || true)
-        check_eq "worker $id: exactly 3 failed starts before giving up" 3 "$starts"
+        check_ge "worker $id: at least 3 failed starts before giving up (had $starts)" 3 "$starts"
         check_cmd "worker $id: the third is counted as the third in a row" \
                 log_has "worker $id pid [0-9]+ exited with status 1 before it was ready: 3 failed starts? in a row"
+        if [[ -z $fewest ]] || ((starts < fewest)); then
+                fewest=$starts
+        fi
 done
+check_eq "the worker with the fewest: exactly 3 failed starts" 3 "$fewest"
 check_cmd "log says workers failed to start" log_has 'cannot start HTTP .* with root'
 check_cmd "log says it backs off" log_has 'failed starts? in a row, retrying in 0\.[12]s'
 check_cmd "log says why it gives up" log_has 'giving up: every worker failed to start 3 times in a row'

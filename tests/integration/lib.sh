@@ -281,6 +281,52 @@ make_root() {
         printf 'plain text\n' >"$ROOT/hello.txt"
 }
 
+# make_links: after make_root, a directory beside the root, $OUTSIDE, whose
+# secret.txt says $SECRET, and symlinks in $ROOT that lead to it in every
+# way, or stay inside:
+#   in-file -> hello.txt                  in-dir -> docs
+#   in-chain -> in-chain-2 -> hello.txt   abs-in -> $ROOT/hello.txt
+#   out-file -> $OUTSIDE/secret.txt       out-dir -> $OUTSIDE
+#   docs/up-up -> ../../outside/secret.txt (relative, two levels up)
+#   up-dir -> ..                          etc-passwd -> /etc/passwd
+#   out-chain -> out-chain-2 -> docs/up-up -> the secret
+make_links() {
+        OUTSIDE=$TMP/outside
+        SECRET="outside-secret-$RANDOM$RANDOM"
+        mkdir -p "$OUTSIDE"
+        echo "$SECRET" >"$OUTSIDE/secret.txt"
+        ln -s hello.txt "$ROOT/in-file"
+        ln -s docs "$ROOT/in-dir"
+        ln -s in-chain-2 "$ROOT/in-chain"
+        ln -s hello.txt "$ROOT/in-chain-2"
+        ln -s "$ROOT/hello.txt" "$ROOT/abs-in"
+        ln -s "$OUTSIDE/secret.txt" "$ROOT/out-file"
+        ln -s "$OUTSIDE" "$ROOT/out-dir"
+        ln -s ../../outside/secret.txt "$ROOT/docs/up-up"
+        ln -s .. "$ROOT/up-dir"
+        ln -s /etc/passwd "$ROOT/etc-passwd"
+        ln -s out-chain-2 "$ROOT/out-chain"
+        ln -s docs/up-up "$ROOT/out-chain-2"
+}
+
+# check_get DESC PATH STATUS [FILE]: GET PATH (as is) from 127.0.0.1:$PORT
+# answers STATUS, never with $SECRET or /etc/passwd in the body, and with
+# FILE's bytes when FILE is given
+check_get() {
+        local desc=$1 path=$2 want=$3 file=${4:-} code
+        code=$(curl -s --path-as-is -o "$TMP/get.out" -w '%{http_code}' --max-time 5 \
+                "http://127.0.0.1:$PORT$path") || code=000
+        if [[ $code != "$want" ]]; then
+                fail "$desc: $want (got $code)"
+        elif grep -qE -- "${SECRET:-no-secret-set}|^root:" "$TMP/get.out"; then
+                fail "$desc: $want, but the body shows what lies outside the root"
+        elif [[ -n $file ]] && ! cmp -s "$TMP/get.out" "$file"; then
+                fail "$desc: $want, but the body is not $file's"
+        else
+                pass "$desc: $want"
+        fi
+}
+
 # notify_start: a NOTIFY_SOCKET listener; each datagram line is appended to
 # $NOTIFY_OUT as "SENDER-PID LOG-BYTES KEY=VALUE", where LOG-BYTES is the
 # size of $TMP/clusterd.log when the datagram arrived (so a test can tell
