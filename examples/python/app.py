@@ -101,9 +101,6 @@ def main():
     threading.Thread(target=messages, daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # under systemd, stderr is the journal: this line carries the worker's pid
-    print(f"app.py: worker {WORKER} pid {os.getpid()} serving on {listen_fds} socket(s)",
-          file=sys.stderr, flush=True)
     notify("READY=1\nSTATUS=serving")
     interval = int(os.environ.get("WATCHDOG_USEC", "0")) / 2e6
     while not stop.wait(interval or None):

@@ -381,7 +381,7 @@ check_app_journal() {
 		line=$(ct journalctl "_SYSTEMD_UNIT=clusterd@$APP.service" "_PID=$p" -o cat --no-pager |
 			head -n 1)
 		say "journalctl -u clusterd@$APP _PID=$p: $line"
-		[[ $line == "app.py: worker "[12]" pid $p serving on 1 socket(s)" ]] || status=1
+		[[ $line == "app.py: worker "[12]" pid $p serving 1 socket(s)" ]] || status=1
 	done
 	((status == 0))
 }
