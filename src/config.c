@@ -36,9 +36,10 @@ int config_init(Config *c) {
         };
         c->root = strdup(CONFIG_DEFAULT_ROOT);
         c->mime_types = strdup("/etc/mime.types");
+        c->bus_name = strdup(CONFIG_DEFAULT_BUS_NAME);
         c->listen[0] = strdup(CONFIG_DEFAULT_LISTEN);
         c->n_listen = 1;
-        if (!c->root || !c->mime_types || !c->listen[0]) {
+        if (!c->root || !c->mime_types || !c->bus_name || !c->listen[0]) {
                 config_done(c);
                 return -ENOMEM;
         }
@@ -62,9 +63,10 @@ static void exec_clear(Config *c) {
 void config_done(Config *c) {
         free(c->root);
         free(c->mime_types);
+        free(c->bus_name);
         listen_clear(c);
         exec_clear(c);
-        c->root = c->mime_types = NULL;
+        c->root = c->mime_types = c->bus_name = NULL;
 }
 
 int config_ref_new(Config *take, unsigned gen, ConfigRef **ret) {
@@ -275,6 +277,8 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
         }
         if (strcmp(key, "mime-types") == 0)
                 return set_string(&c->mime_types, value);
+        if (strcmp(key, "bus-name") == 0) /* checked when the bus is opened */
+                return set_string(&c->bus_name, value);
         if (strcmp(key, "log-level") == 0) {
                 r = set_log_level(c, value);
                 if (r < 0)
@@ -519,6 +523,43 @@ static int config_validate(Config *c, const char *where, char err[CONFIG_ERROR_M
 
 int config_check_mime_types(const Config *c) {
         return access(c->mime_types, R_OK) < 0 ? negative_errno() : 0;
+}
+
+static int name_refused(const char *reason, const char **ret_reason) {
+        *ret_reason = reason;
+        return -EINVAL;
+}
+
+int config_check_bus_name(const char *name, const char **ret_reason) {
+        size_t len = strlen(name), elements = 1;
+
+        if (len == 0)
+                return name_refused("empty", ret_reason);
+        if (len > 255)
+                return name_refused("longer than 255 bytes", ret_reason);
+        for (const char *p = name; *p; p++) {
+                bool element_start = p == name || p[-1] == '.';
+
+                if (*p == '.') {
+                        if (element_start || !p[1])
+                                return name_refused("an empty element (a dot at either end, or "
+                                                    "two in a row)",
+                                                    ret_reason);
+                        elements++;
+                } else if (*p >= '0' && *p <= '9') {
+                        if (element_start)
+                                return name_refused("an element begins with a digit", ret_reason);
+                } else if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && *p != '_' &&
+                           *p != '-')
+                        return name_refused("only letters, digits, '_' and '-' may stand between "
+                                            "the dots",
+                                            ret_reason);
+        }
+        if (elements < 2)
+                return name_refused("a single element: it needs at least two, such as "
+                                    "io.clusterd1.myapp",
+                                    ret_reason);
+        return 0;
 }
 
 int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,

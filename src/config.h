@@ -9,6 +9,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/clusterd/clusterd.conf"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONFIG_DEFAULT_ROOT "/usr/share/clusterd/www"
+#define CONFIG_DEFAULT_BUS_NAME "io.clusterd1"
 #define CONFIG_MAX_WORKERS 256u
 #define CONFIG_MAX_LISTEN 16u
 #define CONFIG_ERROR_MAX 512
@@ -37,6 +38,7 @@ typedef struct Config {
         size_t connection_memory;          /* bytes per connection */
         int log_level;                     /* syslog priority */
         bool dotfiles;                     /* serve paths with a segment starting with '.' */
+        char *bus_name;                    /* the D-Bus name the control API takes */
         /* application workers: a program of the user's instead of the
          * built-in server (NULL: the built-in server) */
         char *exec;                       /* the command line as given */
@@ -100,6 +102,12 @@ int config_check_mime_types(const Config *c);
 
 /* "yes", "no" or "log". */
 const char *config_seccomp_name(ConfigSeccomp s);
+/* Whether name is a well-known D-Bus name (dot-separated elements of
+ * [A-Za-z0-9_-], not starting with a digit, at least two, 255 bytes at
+ * most): 0, or -EINVAL with *ret_reason (a static string) saying what is
+ * wrong. Not a config error either: the control API is then off, serving
+ * goes on, as when the name cannot be had on the bus. */
+int config_check_bus_name(const char *name, const char **ret_reason);
 
 /* Value parsers, exposed for the command line and the tests. */
 int config_parse_workers(const char *s, unsigned *ret);

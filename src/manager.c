@@ -510,7 +510,7 @@ int manager_run(Manager *m) {
         r = manager_open_notify(m);
         if (r < 0)
                 return EXIT_FAILURE;
-        m->bus = bus_open(m, m->event);
+        m->bus = bus_open(m, m->event, m->config->config.bus_name);
         if (m->config->config.exec)
                 log_info("clusterd %s starting %u worker(s) running %s", CLUSTERD_VERSION,
                          m->n_slots, m->config->config.exec_path);
