@@ -31,8 +31,11 @@ struct StaticSite {
         Root *root; /* follows deploys; its /proc path is for dotfile symlinks */
         MimeTable *mime;
         FileCache *cache;
-        bool dotfiles;    /* serve dot segments: see path_is_hidden() */
-        bool root_warned; /* the root's path was found wanting, and logged */
+        bool dotfiles; /* serve dot segments: see path_is_hidden() */
+        /* the root's path has named no directory since root_failed_at;
+         * root_warned once it was logged */
+        bool root_failing, root_warned;
+        uint64_t root_failed_at;
 };
 
 int static_new(const Config *c, StaticSite **ret) {
@@ -306,8 +309,9 @@ static enum MHD_Result serve_cached(Request *rq, struct MHD_Response *r, const C
 
 /* A deploy pointed the root's path at another directory: new requests are
  * served from that one, and the cache, which held the old one's files, is
- * emptied. Logged once a change, and once a spell in which the path names
- * no directory (the old one is served meanwhile). Whether it changed. */
+ * emptied. The path may name no directory for a moment (between the two
+ * renames of a deploy); the old one is served meanwhile, and a warning is
+ * logged once that has lasted a second. Whether the root changed. */
 static bool site_follow_root(StaticSite *s, uint64_t now) {
         int r = root_check(s->root, now);
 
@@ -315,11 +319,21 @@ static bool site_follow_root(StaticSite *s, uint64_t now) {
                 filecache_clear(s->cache);
                 log_info("root %s names another directory now: serving %s", root_path(s->root),
                          root_proc_path(s->root) ? root_proc_path(s->root) : "that one");
-        } else if (r < 0 && !s->root_warned)
-                log_warning("root %s: %s; still serving the directory it named before",
+        }
+        if (r >= 0) {
+                s->root_failing = s->root_warned = false;
+                return r > 0;
+        }
+        if (!s->root_failing) {
+                s->root_failing = true;
+                s->root_failed_at = now;
+        } else if (!s->root_warned && now - s->root_failed_at >= ROOT_CHECK_INTERVAL_USEC) {
+                log_warning("root %s: %s for a second now; still serving the directory it "
+                            "named before",
                             root_path(s->root), strerror(-r));
-        s->root_warned = r < 0;
-        return r > 0;
+                s->root_warned = true;
+        }
+        return false;
 }
 
 /* Whether path_open() found nothing at the path, which may be there in the
