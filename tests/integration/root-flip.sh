@@ -33,14 +33,15 @@ make_release() {
         ln -s hello.txt "$1/hello-link"
 }
 
-# poll SECONDS OUT: every 20 ms, GET /hello.txt on each of 8 keep-alive
-# connections opened at the start and on one fresh connection; one line per
-# answer in OUT: "MS KIND STATUS BODY", MS the wall clock in milliseconds,
-# KIND "keep" or "fresh", STATUS 000 when the request failed
+# poll STOP-FILE OUT: every 20 ms until STOP-FILE exists, GET /hello.txt on
+# each of 8 keep-alive connections opened at the start and on one fresh
+# connection; one line per answer in OUT: "MS KIND STATUS BODY", MS the wall
+# clock in milliseconds, KIND "keep" or "fresh", STATUS 000 when the
+# request failed
 poll() {
         python3 -c '
-import socket, sys, time
-port, seconds, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+import os, socket, sys, time
+port, stop, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
 def get(s, close):
     s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n%s\r\n"
@@ -68,9 +69,8 @@ def connect():
     return socket.create_connection(("127.0.0.1", port), timeout=5)
 
 keep = [connect() for _ in range(8)]
-end = time.time() + seconds
-with open(out, "w") as f:
-    while time.time() < end:
+with open(out, "w", buffering=1) as f:
+    while not os.path.exists(stop):
         for i in range(len(keep) + 1):
             try:
                 if i < len(keep):
@@ -106,29 +106,40 @@ deploy_under_load() {
         ab_fresh=$!
         track "$ab_fresh"
         wait_for 30 ab_connected || die "$name: ab did not get going"
-        # a download at 192 KiB/s from before the deploy until after the
+        # a download at 128 KiB/s from before the deploy until after the
         # old release is deleted
-        slow_get "$PORT" /big.bin "$TMP/big-got.bin" 196608 >"$TMP/slow-$name.log" 2>&1 &
+        rm -f "$TMP/big-got.bin" "$TMP/poll-stop"
+        slow_get "$PORT" /big.bin "$TMP/big-got.bin" 131072 >"$TMP/slow-$name.log" 2>&1 &
         local slow=$!
         track "$slow"
-        poll 3.5 "$poll_out" &
+        poll "$TMP/poll-stop" "$poll_out" &
         local poller=$!
         track "$poller"
-        sleep 1
+        # both under way, however long python takes to start on a busy machine
+        wait_for 20 test -s "$TMP/big-got.bin" || die "$name: the download did not begin"
+        wait_for 20 test -s "$poll_out" || die "$name: the poller did not begin"
+        sleep 0.5
 
         flip_ms=$(now_ms)
         "$deploy" 2
+        sleep 2.5
+        touch "$TMP/poll-stop"
         wait "$poller" || die "$name: the poller failed"
 
         local summary
         summary=$(awk -v flip="$flip_ms" '
                 $3 != "200" { bad++ }
+                $4 == "release_v1" && $1 <= flip { v1[$2]++ }
                 $4 == "release_v1" && $1 > flip && $1 - flip > late[$2] { late[$2] = $1 - flip }
                 $4 == "release_v2" { v2[$2]++ }
-                END { printf "%d %d %d %d %d", bad, late["keep"], late["fresh"], v2["keep"], v2["fresh"] }' \
+                END { printf "%d %d %d %d %d %d %d", bad, v1["keep"], v1["fresh"], late["keep"],
+                        late["fresh"], v2["keep"], v2["fresh"] }' \
                 "$poll_out")
-        read -r bad late_keep late_fresh v2_keep v2_fresh <<<"$summary"
+        read -r bad v1_keep v1_fresh late_keep late_fresh v2_keep v2_fresh <<<"$summary"
         check_eq "$name: every polled answer was a 200" 0 "$bad"
+        check_ge "$name: the old release polled before the deploy on keep-alive connections ($v1_keep answers)" \
+                1 "$v1_keep"
+        check_ge "$name: ... and on fresh ones ($v1_fresh answers)" 1 "$v1_fresh"
         check_le "$name: the old release seen on keep-alive connections until ${late_keep} ms after the deploy" \
                 1500 "$late_keep"
         check_le "$name: the old release seen on fresh connections until ${late_fresh} ms after the deploy" \
