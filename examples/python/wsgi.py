@@ -26,7 +26,30 @@ def notify(message):
             s.sendto(message.encode(), "\0" + address[1:] if address[0] == "@" else address)
 
 
-class QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+class OneSendHandler(wsgiref.simple_server.ServerHandler):
+    """wsgiref flushes after the status line, the headers and each piece of
+    the body: a send() and a TCP segment each. The answer goes out whole
+    when the request handler finishes instead."""
+
+    def _flush(self):
+        pass
+
+
+class RequestHandler(wsgiref.simple_server.WSGIRequestHandler):
+    wbufsize = 1 << 16  # buffered; StreamRequestHandler.finish() flushes it
+
+    def handle(self):
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = OneSendHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
+                                 multithread=False)
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+
     def log_message(self, *args):
         pass  # one line per request is the access log's job
 
@@ -36,7 +59,7 @@ class Server(wsgiref.simple_server.WSGIServer):
 
     def __init__(self, sock, app):
         host, port = sock.getsockname()[:2]
-        super().__init__((host, port), QuietHandler, bind_and_activate=False)
+        super().__init__((host, port), RequestHandler, bind_and_activate=False)
         self.socket.close()
         self.socket = sock
         self.server_name, self.server_port = host, port
