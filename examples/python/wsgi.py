@@ -87,7 +87,14 @@ def main():
     while not stop.wait(interval or None):
         notify("WATCHDOG=1")
     notify("STOPPING=1")
-    server.shutdown()  # returns once the request in hand is answered
+    # shutdown() returns once the request in hand is answered; until then
+    # the worker is alive, and says so, or a slow request gets it killed
+    closing = threading.Thread(target=server.shutdown)
+    closing.start()
+    while closing.is_alive():
+        closing.join(interval or None)
+        if interval:
+            notify("WATCHDOG=1")
     server.server_close()
 
 
