@@ -101,7 +101,8 @@ def main():
     threading.Thread(target=messages, daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    notify("READY=1\nSTATUS=serving")
+    # the first WATCHDOG=1 with READY=1: hang detection from the start
+    notify("READY=1\nWATCHDOG=1\nSTATUS=serving")
     interval = int(os.environ.get("WATCHDOG_USEC", "0")) / 2e6
     while not stop.wait(interval or None):
         notify(f"WATCHDOG=1\nSTATUS=served {served} requests")
