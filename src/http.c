@@ -208,7 +208,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
-                        MHD_USE_EPOLL | MHD_USE_TURBO | (tls_i ? MHD_USE_TLS : 0), 0, NULL, NULL,
+                        tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
                         on_request, s,
                         MHD_OPTION_ARRAY, tls_i ? tls_ops : plain_ops,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],

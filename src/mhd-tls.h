@@ -9,6 +9,13 @@
 #include "config.h"
 #include "conn.h"
 
+/* The flags of a TLS daemon, in external epoll mode. Not MHD_USE_TURBO:
+ * with it, MHD 1.0.1 closes a TLS connection without sending close_notify
+ * (MHD_connection_mark_closed_() skips gnutls_bye()), which a client that
+ * reads to the end takes for a truncation: OpenSSL 3 says "unexpected eof
+ * while reading", and ab counted every HTTP/1.0 request as failed. */
+#define MHD_TLS_DAEMON_FLAGS (MHD_USE_EPOLL | MHD_USE_TLS)
+
 /* Whether this libmicrohttpd was built with HTTPS. */
 bool mhd_tls_supported(void);
 
