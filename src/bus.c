@@ -242,6 +242,11 @@ static int method_reload_tls(sd_bus_message *msg, void *userdata, sd_bus_error *
                                          "the certificate and key must be regular files of at "
                                          "most %u bytes",
                                          TLS_FILE_MAX);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "the configuration names tls-certificate and tls-key, "
+                                         "which Reload reads again: ReloadTls is for the "
+                                         "credentials tls.crt and tls.key");
         if (r < 0 && r != -ESHUTDOWN)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
                                          "reload refused, the running configuration stays: %s",

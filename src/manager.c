@@ -257,6 +257,9 @@ int manager_reload_tls(Manager *m, int cert_fd, const char *cert_name, int key_f
 
         if (m->state == MANAGER_STOPPING || m->stop_requested)
                 return -ESHUTDOWN;
+        /* the files of the configuration are read by every reload */
+        if (m->config->config.tls_certificate || m->config->config.tls_key)
+                return -EEXIST;
         r = tls_pem_read_fd(cert_fd, &t.cert);
         if (r >= 0)
                 r = tls_pem_read_fd(key_fd, &t.key);

@@ -43,7 +43,8 @@ int manager_reload(Manager *m);
  * (by root, who can read a key the service cannot): they replace, for this
  * and later reloads, the copies systemd made of the credentials tls.crt and
  * tls.key at start. The names are for messages. -EINVAL for fds that are
- * not regular files, or too large. */
+ * not regular files, or too large; -EEXIST when the configuration names
+ * tls-certificate or tls-key, which a plain reload reads. */
 int manager_reload_tls(Manager *m, int cert_fd, const char *cert_name, int key_fd,
                        const char *key_name);
 /* -EINVAL for a count out of range, or the error of opening sockets for it. */
