@@ -422,11 +422,13 @@ void manager_warn_tls_expiry(Manager *m, bool now) {
         uint64_t t = now_usec(CLOCK_REALTIME), left;
         char when[32];
 
-        if (c->exec || !tls_material_loaded(&c->tls) || listen_count_tls(&m->listeners) == 0)
-                return;
-        if (c->tls.not_after_usec > t + TLS_EXPIRY_WARN_USEC)
+        /* the dispatch asks four times a second: the cheap tests first */
+        if (c->exec || !tls_material_loaded(&c->tls) ||
+            c->tls.not_after_usec > t + TLS_EXPIRY_WARN_USEC)
                 return;
         if (!now && m->tls_warned_usec && t - m->tls_warned_usec < DAY_USEC)
+                return;
+        if (listen_count_tls(&m->listeners) == 0)
                 return;
         m->tls_warned_usec = t;
         tls_format_time(c->tls.not_after_usec, when);
