@@ -150,6 +150,13 @@ reloaded() { (($(count_log 'reload finished') > reloads)); }
 wait_for 30 reloaded || fail "the fixed files: no 'reload finished'"
 check_eq "the fixed files reload: one.crt served again" "$(fingerprint "$TMP/one.crt")" \
         "$(served_fingerprint "$TLS_PORT")"
+# ---- a third worker: the sockets bound for it are TLS too ----
+sed -i 's/^workers = 2$/workers = 3/' "$CONF"
+reloads=$(count_log 'reload finished')
+kill -HUP "$CD_PID"
+wait_for 30 reloaded || fail "workers = 3: no 'reload finished'"
+codes=$(for _ in $(seq 30); do CA=one https_code "https://127.0.0.1:$TLS_PORT/"; echo; done | sort | uniq -c | xargs)
+check_eq "3 workers: 30 new HTTPS connections, all 200 (over 3 sockets)" "30 200" "$codes"
 kill -TERM "$CD_PID"
 wait_exit "$CD_PID" 20 || die "clusterd did not stop within 20s"
 check_eq "SIGTERM: exit status 0" 0 "$EXIT_STATUS"
