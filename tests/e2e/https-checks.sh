@@ -52,7 +52,7 @@ check_https_setup() {
 	printf '[Service]\nLoadCredential=tls.crt:%s\nLoadCredential=tls.key:%s\n' \
 		"$TLS_DIR/fullchain.pem" "$TLS_DIR/privkey.pem" | ct tee "$DROPIN" >/dev/null
 	ct systemctl daemon-reload
-	ct systemctl enable --now clusterd-https.socket || return 1
+	ct systemctl -q enable --now clusterd-https.socket || return 1
 	ct systemctl restart clusterd.service || return 1
 	mode=$(ct stat -c '%a %U:%G' "$TLS_DIR/privkey.pem")
 	line=$(ct journalctl -u clusterd.service -o cat | grep 'socket(s) from systemd' | tail -n 1)
@@ -127,7 +127,7 @@ check_https_bad_key() {
 
 # Leaves the machine as the shared checks expect it: no HTTPS.
 check_https_teardown() {
-	ct systemctl disable --now clusterd-https.socket || return 1
+	ct systemctl -q disable --now clusterd-https.socket || return 1
 	ct rm -f "$DROPIN"
 	ct systemctl daemon-reload
 	ct systemctl stop clusterd.service
