@@ -104,6 +104,9 @@ int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, voi
  * drain-timeout: the built-in server by a message, a program by SIGTERM. */
 void child_drain(Child *c);
 
+/* The child serves now (its READY, however it came): tells the owner. */
+void child_became_ready(Child *c);
+
 /* An sd_notify message from the child's pid. */
 void child_notify(Child *c, const NotifyMessage *msg);
 

@@ -123,6 +123,9 @@ int rollout_begin_reload(Manager *m) {
         if (!m->listeners.from_systemd && listen_changed(&m->config->config, &ref->config))
                 log_warning("reload: listen addresses cannot change while running; restart "
                             "clusterd to apply them");
+        if (strcmp(ref->config.bus_name, m->config->config.bus_name) != 0)
+                log_warning("reload: bus-name cannot change while running; restart clusterd to "
+                            "apply it");
         sd_notify(false, "RELOADING=1");
         log_info("reloading: replacing workers one at a time");
         config_unref(m->prev_config);

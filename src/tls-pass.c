@@ -6,8 +6,9 @@
  * readable by the service user), and passes them to the manager as open
  * files with io.clusterd1 ReloadTls. A unit without them gets a plain
  * Reload.
- *   clusterd-tls-pass [UNIT]           the files of UNIT (clusterd.service)
- *   clusterd-tls-pass --files CERT KEY these files
+ *   clusterd-tls-pass [--bus-name NAME] [UNIT]    the files of UNIT
+ *   clusterd-tls-pass [--bus-name NAME] --files CERT KEY   these files
+ * to the manager that owns NAME (io.clusterd1), of UNIT (clusterd.service).
  * Exits 0 once the manager has taken the reload, 1 when it refused it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,6 @@
 
 #include "macro.h"
 
-#define DEST "io.clusterd1"
 #define PATH "/io/clusterd1"
 #define IFACE "io.clusterd1.Manager"
 
@@ -90,13 +90,13 @@ static int open_source(const char *id, const char *source) {
         return fd;
 }
 
-static int call(sd_bus *bus, const char *member, const char *types, ...) {
+static int call(sd_bus *bus, const char *dest, const char *member, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, member);
+        r = sd_bus_message_new_method_call(bus, &m, dest, PATH, IFACE, member);
         if (r >= 0 && types) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(m, types, ap);
@@ -113,14 +113,27 @@ static int call(sd_bus *bus, const char *member, const char *types, ...) {
 int main(int argc, char *argv[]) {
         _cleanup_(bus_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *cert = NULL, *key = NULL;
-        bool files = argc == 4 && strcmp(argv[1], "--files") == 0;
-        const char *unit = argc == 2 ? argv[1] : "clusterd.service";
+        const char *unit = "clusterd.service", *dest = "io.clusterd1";
+        const char *file_cert = NULL, *file_key = NULL;
         _cleanup_close_ int cert_fd = -1, key_fd = -1;
+        bool usage = false;
         int r;
 
-        if (!files && (argc > 2 || (argc == 2 && argv[1][0] == '-'))) {
-                fprintf(stderr, "usage: clusterd-tls-pass [UNIT]\n"
-                                "       clusterd-tls-pass --files CERTIFICATE KEY\n");
+        for (int i = 1; i < argc && !usage; i++) {
+                if (strcmp(argv[i], "--bus-name") == 0 && i + 1 < argc)
+                        dest = argv[++i];
+                else if (strcmp(argv[i], "--files") == 0 && i + 2 < argc) {
+                        file_cert = argv[++i];
+                        file_key = argv[++i];
+                } else if (argv[i][0] != '-' && i == argc - 1 && !file_cert)
+                        unit = argv[i];
+                else
+                        usage = true;
+        }
+        if (usage) {
+                fprintf(stderr, "usage: clusterd-tls-pass [--bus-name NAME] [UNIT]\n"
+                                "       clusterd-tls-pass [--bus-name NAME] --files CERTIFICATE "
+                                "KEY\n");
                 return 2;
         }
         r = sd_bus_open_system(&bus);
@@ -129,16 +142,16 @@ int main(int argc, char *argv[]) {
                         strerror(-r));
                 return 1;
         }
-        if (files) {
-                cert = strdup(argv[2]);
-                key = strdup(argv[3]);
+        if (file_cert) {
+                cert = strdup(file_cert);
+                key = strdup(file_key);
                 if (!cert || !key)
                         return 1;
         } else
                 /* no systemd to ask (or no such unit): nothing to pass */
                 (void) credential_paths(bus, unit, &cert, &key);
         if (!cert && !key)
-                return call(bus, "Reload", NULL) < 0;
+                return call(bus, dest, "Reload", NULL) < 0;
         if (!cert || !key) {
                 fprintf(stderr,
                         "clusterd-tls-pass: %s loads %s but not %s: LoadCredential= both "
@@ -152,5 +165,5 @@ int main(int argc, char *argv[]) {
         key_fd = open_source("tls.key", key);
         if (key_fd < 0)
                 return 1;
-        return call(bus, "ReloadTls", "shsh", cert, cert_fd, key, key_fd) < 0;
+        return call(bus, dest, "ReloadTls", "shsh", cert, cert_fd, key, key_fd) < 0;
 }

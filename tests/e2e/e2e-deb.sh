@@ -117,6 +117,7 @@ check "apt-get install creates the user, enables and starts clusterd.socket" che
 check "Static-Built-Using and Depends say which libmicrohttpd is inside" check_mhd_fields
 run_common_checks
 run_https_checks
+run_app_checks
 check "other addresses: listen.conf, daemon-reload, restart clusterd.socket" check_listen_dropin
 check "upgrade under ab load: 0 failed, service restarted" check_upgrade_under_load
 check "apt-get purge: no process, no unit" check_purge

@@ -118,6 +118,8 @@ check_eq "/metrics: a handshake without a request counts as done" \
         $((done_before + 2)) "$(tls_metric tls_handshakes_total)"
 check_eq "/metrics: two more failed after TLS 1.1 and plain HTTP on the port ($failed_before before)" \
         $((failed_before + 2)) "$(tls_metric tls_handshakes_failed_total)"
+check_no_match "no worker died while serving HTTPS (a signal, its seccomp filter, an exit)" \
+        'killed by (signal|seccomp)|exited with status [1-9]' "$(cat "$LOG")"
 check_match "/metrics has the per-worker series" \
         '^clusterd_worker_tls_handshakes_total\{worker="[12]"\} [0-9]+$' \
         "$(curl -s "http://127.0.0.1:$PORT/metrics")"
