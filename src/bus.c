@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "linechan.h"
+#include "tls.h"
 #include "log.h"
 #include "macro.h"
 #include "bus-worker.h"
@@ -88,6 +89,8 @@ static int manager_get(sd_bus *bus, const char *path, const char *interface, con
                 return sd_bus_message_append(reply, "t", info.started_realtime_usec);
         if (strcmp(property, "LastReload") == 0)
                 return sd_bus_message_append(reply, "s", info.last_reload);
+        if (strcmp(property, "TlsCertificateNotAfter") == 0)
+                return sd_bus_message_append(reply, "t", info.tls_not_after_usec);
         return -ENOENT;
 }
 
@@ -216,6 +219,41 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return bus_reply_result(msg, r, error, "cannot reload");
 }
 
+/* Reload with the certificate and key passed as open files: root (the
+ * reload helper, ExecReload=+) opens what the service cannot read. */
+static int method_reload_tls(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *cert_name, *key_name;
+        Manager *m = userdata;
+        int cert_fd, key_fd;
+        uid_t uid;
+        int r;
+
+        r = bus_check_caller(msg, &uid, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "shsh", &cert_name, &cert_fd, &key_name, &key_fd);
+        if (r < 0)
+                return r;
+        log_info("bus: uid %u asks for a reload with the certificate and key it passes",
+                 (unsigned) uid);
+        r = manager_reload_tls(m, cert_fd, cert_name, key_fd, key_name);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "the certificate and key must be regular files of at "
+                                         "most %u bytes",
+                                         TLS_FILE_MAX);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "the configuration names tls-certificate and tls-key, "
+                                         "which Reload reads again: ReloadTls is for the "
+                                         "credentials tls.crt and tls.key");
+        if (r < 0 && r != -ESHUTDOWN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "reload refused, the running configuration stays: %s",
+                                         manager_reload_error(m) ?: strerror(-r));
+        return bus_reply_result(msg, r, error, "cannot reload");
+}
+
 static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         ManagerInfo info;
@@ -294,6 +332,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("WorkerRestarts", "t", manager_get, 0, 0),
         SD_BUS_PROPERTY("StartedAtUSec", "t", manager_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("LastReload", "s", manager_get, 0, 0),
+        SD_BUS_PROPERTY("TlsCertificateNotAfter", "t", manager_get, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("ListWorkers", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(uusttttt)", workers), method_list_workers,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -301,6 +340,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Scale", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT, method_scale,
                                 0),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),
+        SD_BUS_METHOD_WITH_ARGS(
+                "ReloadTls",
+                SD_BUS_ARGS("s", certificate_name, "h", certificate, "s", key_name, "h", key),
+                SD_BUS_NO_RESULT, method_reload_tls, 0),
         SD_BUS_METHOD_WITH_ARGS("RestartWorker", SD_BUS_ARGS("u", id), SD_BUS_NO_RESULT,
                                 method_restart_worker, 0),
         SD_BUS_METHOD_WITH_ARGS("SendMessage", SD_BUS_ARGS("u", id, "s", text), SD_BUS_NO_RESULT,

@@ -74,6 +74,7 @@ static _Noreturn void child_run(const ChildSpawn *p, int ipc_fd) {
                 .id = p->id,
                 .ipc_fd = ipc_fd,
                 .listen_fds = p->listen_fds,
+                .listen_names = p->listen_names,
                 .n_listen_fds = p->n_listen_fds,
                 .scoreboard = p->scoreboard,
                 .score_index = p->score_index,

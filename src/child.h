@@ -89,10 +89,10 @@ typedef struct ChildSpawn {
         size_t n_listen_fds;
         Scoreboard *scoreboard;
         unsigned score_index;
+        const char *const *listen_names; /* FileDescriptorName= of each fd: "https" is TLS */
         /* for an application worker */
-        const char *const *listen_names; /* FileDescriptorName= of each fd */
-        const char *notify_socket;       /* the manager's, for NOTIFY_SOCKET */
-        unsigned workers;                /* CLUSTERD_WORKERS */
+        const char *notify_socket; /* the manager's, for NOTIFY_SOCKET */
+        unsigned workers;          /* CLUSTERD_WORKERS */
 } ChildSpawn;
 
 /* Forks the worker and watches it. Logs nothing: the caller says what

@@ -52,6 +52,12 @@ static void listen_clear(Config *c) {
         c->n_listen = 0;
 }
 
+static void listen_tls_clear(Config *c) {
+        for (size_t i = 0; i < c->n_listen_tls; i++)
+                free(c->listen_tls[i]);
+        c->n_listen_tls = 0;
+}
+
 static void exec_clear(Config *c) {
         free(c->exec);
         cmdline_free(c->exec_argv);
@@ -66,7 +72,13 @@ void config_done(Config *c) {
         free(c->bus_name);
         listen_clear(c);
         exec_clear(c);
+        listen_tls_clear(c);
+        free(c->tls_certificate);
+        free(c->tls_key);
+        free(c->tls_priorities);
+        tls_material_done(&c->tls); /* wipes the key */
         c->root = c->mime_types = c->bus_name = NULL;
+        c->tls_certificate = c->tls_key = c->tls_priorities = NULL;
 }
 
 int config_ref_new(Config *take, unsigned gen, ConfigRef **ret) {
@@ -233,20 +245,27 @@ static int set_seccomp(Config *c, const char *v) {
 
 /* Listen addresses accumulate; config_build clears the list before each source
  * that names one, so a file or command line replaces the default. */
-static int add_listen(Config *c, const char *v) {
+static int add_address(char **list, size_t *n, const char *v) {
         struct sockaddr_storage ss;
         socklen_t len;
 
         if (addr_parse(v, &ss, &len) < 0)
                 return -EINVAL;
-        if (c->n_listen >= CONFIG_MAX_LISTEN)
+        if (*n >= CONFIG_MAX_LISTEN)
                 return -E2BIG;
-        c->listen[c->n_listen] = strdup(v);
-        if (!c->listen[c->n_listen])
+        list[*n] = strdup(v);
+        if (!list[*n])
                 return -ENOMEM;
-        c->n_listen++;
-        c->listen_given = true;
+        (*n)++;
         return 0;
+}
+
+static int add_listen(Config *c, const char *v) {
+        int r = add_address(c->listen, &c->n_listen, v);
+
+        if (r >= 0)
+                c->listen_given = true;
+        return r;
 }
 
 int config_set(Config *c, const char *key, const char *value, const char **ret_reason) {
@@ -261,13 +280,40 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                         return REASON("expected a directory"), -EINVAL;
                 return set_string(&c->root, value);
         }
-        if (strcmp(key, "listen") == 0) {
-                r = add_listen(c, value);
+        if (strcmp(key, "listen") == 0 || strcmp(key, "listen-tls") == 0) {
+                bool tls = strcmp(key, "listen-tls") == 0;
+                r = tls ? add_address(c->listen_tls, &c->n_listen_tls, value)
+                        : add_listen(c, value);
                 if (r == -E2BIG)
                         REASON("too many listen addresses (at most 16)");
                 else if (r < 0)
-                        REASON("expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
+                        REASON(tls ? "expected ADDR:PORT, e.g. 0.0.0.0:8443 or [::]:443"
+                                   : "expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
                 return r;
+        }
+        if (strcmp(key, "tls-certificate") == 0 || strcmp(key, "tls-key") == 0) {
+                char **field = key[4] == 'c' ? &c->tls_certificate : &c->tls_key;
+                if (!*value) {
+                        free(*field);
+                        *field = NULL;
+                        return 0;
+                }
+                return set_string(field, value);
+        }
+        if (strcmp(key, "tls-priorities") == 0) {
+                char why[TLS_REASON_MAX];
+                if (!*value) {
+                        free(c->tls_priorities);
+                        c->tls_priorities = NULL;
+                        return 0;
+                }
+                /* GnuTLS's own parser: a string it refuses fails here, not
+                 * in every worker */
+                if (tls_check_priorities(value, why) < 0)
+                        return REASON("GnuTLS cannot parse it (see \"Priority strings\" in "
+                                      "the GnuTLS manual)"),
+                               -EINVAL;
+                return set_string(&c->tls_priorities, value);
         }
         if (strcmp(key, "workers") == 0) {
                 r = config_parse_workers(value, &c->workers);
@@ -383,6 +429,7 @@ typedef struct FileParse {
         char *err;
         bool failed;
         bool listen_seen;
+        bool listen_tls_seen;
         int line;
 } FileParse;
 
@@ -402,6 +449,10 @@ static int file_handler(void *user, const char *section, const char *key, const 
         if (strcmp(key, "listen") == 0 && !p->listen_seen) {
                 listen_clear(p->config);
                 p->listen_seen = true;
+        }
+        if (strcmp(key, "listen-tls") == 0 && !p->listen_tls_seen) {
+                listen_tls_clear(p->config);
+                p->listen_tls_seen = true;
         }
         r = config_set(p->config, key, value, &reason);
         if (r < 0) {
@@ -564,7 +615,7 @@ int config_check_bus_name(const char *name, const char **ret_reason) {
 
 int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,
                  size_t n_o, char err[CONFIG_ERROR_MAX]) {
-        bool listen_cleared = false;
+        bool listen_cleared = false, listen_tls_cleared = false;
         const char *root_from = "";
         int r;
 
@@ -587,6 +638,10 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
                         listen_clear(c);
                         listen_cleared = true;
                 }
+                if (strcmp(o[i].key, "listen-tls") == 0 && !listen_tls_cleared) {
+                        listen_tls_clear(c);
+                        listen_tls_cleared = true;
+                }
                 if (strcmp(o[i].key, "root") == 0)
                         root_from = "--";
                 r = config_set(c, o[i].key, o[i].value, &reason);
@@ -596,5 +651,122 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
                         return r;
                 }
         }
+        /* the default plain address is for a config that names none at all */
+        if (c->n_listen_tls > 0 && !c->listen_given)
+                listen_clear(c);
         return config_validate(c, root_from, err);
+}
+
+/* ---- HTTPS: the certificate and key, checked by tls.c ---- */
+
+const char *config_tls_priorities(const Config *c) {
+        return c->tls_priorities ?: TLS_DEFAULT_PRIORITIES;
+}
+
+/* tls.crt and tls.key in $CREDENTIALS_DIRECTORY: 1 and their paths when
+ * both are there, 0 when neither is (or there are no credentials). */
+static int credential_paths(char **ret_cert, char **ret_key, char err[CONFIG_ERROR_MAX]) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        _cleanup_free_ char *cert = NULL, *key = NULL;
+        bool have_cert, have_key;
+
+        if (!dir || !*dir)
+                return 0;
+        /* on failure asprintf leaves its pointer undefined */
+        if (asprintf(&cert, "%s/tls.crt", dir) < 0)
+                cert = NULL;
+        else if (asprintf(&key, "%s/tls.key", dir) < 0)
+                key = NULL;
+        if (!cert || !key) {
+                snprintf(err, CONFIG_ERROR_MAX, "out of memory");
+                return -ENOMEM;
+        }
+        have_cert = access(cert, F_OK) == 0;
+        have_key = access(key, F_OK) == 0;
+        if (!have_cert && !have_key)
+                return 0;
+        if (have_cert != have_key) {
+                snprintf(err, CONFIG_ERROR_MAX,
+                         "credentials in %s: %s but no %s (LoadCredential= both tls.crt and "
+                         "tls.key)",
+                         dir, have_cert ? "tls.crt" : "tls.key", have_cert ? "tls.key" : "tls.crt");
+                return -ENOENT;
+        }
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key = TAKE_PTR(key);
+        return 1;
+}
+
+static int read_pair(const char *cert, const char *key, TlsMaterial *m,
+                     char err[CONFIG_ERROR_MAX]) {
+        int r = tls_pem_read(cert, &m->cert);
+
+        if (r < 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "certificate %s: %s", cert, strerror(-r));
+                return r;
+        }
+        r = tls_pem_read(key, &m->key);
+        if (r < 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "key %s: %s", key, strerror(-r));
+                return r;
+        }
+        m->cert_path = strdup(cert);
+        m->key_path = strdup(key);
+        if (!m->cert_path || !m->key_path) {
+                snprintf(err, CONFIG_ERROR_MAX, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int config_load_tls(Config *c, const TlsMaterial *passed, uint64_t now_usec,
+                    char err[CONFIG_ERROR_MAX]) {
+        _cleanup_free_ char *cred_cert = NULL, *cred_key = NULL;
+        char why[TLS_REASON_MAX];
+        TlsMaterial m = {};
+        int r;
+
+        tls_material_done(&c->tls);
+        if (c->exec)
+                return 0; /* the program serves TLS its own way, if at all */
+        if (!c->tls_certificate != !c->tls_key) {
+                snprintf(err, CONFIG_ERROR_MAX, "%s is set without %s: give both",
+                         c->tls_certificate ? "tls-certificate" : "tls-key",
+                         c->tls_certificate ? "tls-key" : "tls-certificate");
+                return -EINVAL;
+        }
+        if (c->tls_certificate)
+                r = read_pair(c->tls_certificate, c->tls_key, &m, err);
+        else if (passed && tls_material_loaded(passed)) {
+                r = tls_material_copy(passed, &m);
+                if (r < 0)
+                        snprintf(err, CONFIG_ERROR_MAX, "out of memory");
+        } else {
+                r = credential_paths(&cred_cert, &cred_key, err);
+                if (r == 0 && c->n_listen_tls > 0) {
+                        snprintf(err, CONFIG_ERROR_MAX,
+                                 "listen-tls needs a certificate: set tls-certificate and "
+                                 "tls-key, or pass tls.crt and tls.key with LoadCredential=");
+                        return -ENOKEY;
+                }
+                if (r <= 0)
+                        return r;
+                r = read_pair(cred_cert, cred_key, &m, err);
+        }
+        if (r >= 0) {
+                r = tls_check(&m.cert, &m.key, now_usec, &m.not_after_usec, why);
+                if (r == -EKEYREJECTED)
+                        snprintf(err, CONFIG_ERROR_MAX, "key %s: does not match the certificate %s",
+                                 m.key_path, m.cert_path);
+                else if (r < 0)
+                        snprintf(err, CONFIG_ERROR_MAX, "%s %s: %s",
+                                 tls_error_is_key(r) ? "key" : "certificate",
+                                 tls_error_is_key(r) ? m.key_path : m.cert_path, why);
+        }
+        if (r < 0) {
+                tls_material_done(&m);
+                return r;
+        }
+        c->tls = m;
+        return 0;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/clusterd/clusterd.conf"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONFIG_DEFAULT_ROOT "/usr/share/clusterd/www"
@@ -47,12 +49,21 @@ typedef struct Config {
         bool exec_ready_started;          /* serving once exec'd, not at READY=1 */
         uint64_t exec_ready_timeout_usec; /* to say READY=1 in, or be killed */
         ConfigSeccomp worker_seccomp;
+        /* HTTPS (the built-in server): addresses bound here, and the
+         * certificate chain and key; sockets from systemd named "https"
+         * are TLS as well */
+        char *listen_tls[CONFIG_MAX_LISTEN];
+        size_t n_listen_tls;
+        char *tls_certificate; /* tls-certificate =, or NULL */
+        char *tls_key;         /* tls-key =, or NULL */
+        char *tls_priorities;  /* GnuTLS priority string, or NULL: the default */
+        TlsMaterial tls;       /* read by config_load_tls() */
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
 #define CONFIG_BUILTIN_ONLY_KEYS                                                                \
         "root, dotfiles, mime-types, connection-timeout, connection-limit, connection-memory, " \
-        "worker-seccomp"
+        "worker-seccomp, tls-certificate, tls-key, tls-priorities"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {
@@ -94,6 +105,22 @@ int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]);
  * the full load used at start and on every reload. */
 int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,
                  size_t n_o, char err[CONFIG_ERROR_MAX]);
+
+/* The step after config_build(), at start and at every reload: reads the
+ * certificate chain and key for HTTPS and checks them (tls.c); config_set()
+ * checked tls-priorities already. The files are tls-certificate and tls-key;
+ * without them,
+ * `passed` when not NULL (what the reload helper passed for the
+ * credentials, see clusterd-tls-pass), else tls.crt and tls.key in
+ * $CREDENTIALS_DIRECTORY when it holds them (systemd's LoadCredential=).
+ * No certificate at all is fine unless listen-tls is set: sockets from
+ * systemd are the manager's to check. With exec, nothing is read. err
+ * names the file at fault. */
+int config_load_tls(Config *c, const TlsMaterial *passed, uint64_t now_usec,
+                    char err[CONFIG_ERROR_MAX]);
+
+/* The GnuTLS priority string in force. */
+const char *config_tls_priorities(const Config *c);
 
 /* Whether the mime-types file can be read: 0, or a negative errno. Not a
  * config error (workers then answer every file as application/octet-stream),

@@ -12,6 +12,9 @@ typedef struct Conn {
         bool uncork;    /* listed in an MhdUncork: see mhd-0.9.75.h */
         bool answering; /* its request was read whole: the answer is queued or going out */
         bool cut;       /* shut down by conn_cut_stalled() */
+        /* HTTPS (mhd-tls.c): on a TLS socket; its handshake is done; and
+         * counted as done or failed, in the scoreboard */
+        bool tls, tls_handshaken, tls_counted;
         /* CLOCK_MONOTONIC usec: accepted, its last request ended, or the
          * request line of the next one came in */
         uint64_t waiting_since;

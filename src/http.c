@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "metrics.h"
 #include "mhd-0.9.75.h"
+#include "mhd-tls.h"
 #include "scoreboard.h"
 #include "static.h"
 
@@ -24,6 +25,7 @@ struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
         int epoll_fds[LISTEN_MAX_PER_WORKER];
         size_t n_daemons;
+        bool any_tls; /* a daemon speaks TLS: see mhd-tls.h */
         unsigned per_daemon_limit;
         size_t pool_size; /* connection-memory: MHD's pool per connection */
         bool run_again;   /* a daemon freed a slot at its limit: see daemon_run() */
@@ -39,13 +41,24 @@ struct HttpServer {
         CannedSet canned;
 };
 
+/* A TLS connection's handshake is counted once: done as soon as a request
+ * comes in on it, and at its close, done or failed. */
+static void count_handshake(HttpServer *s, Conn *conn, bool done) {
+        if (!conn || !conn->tls || conn->tls_counted)
+                return;
+        conn->tls_counted = true;
+        score_add(done ? &s->counters->tls_handshakes : &s->counters->tls_handshakes_failed, 1);
+}
+
 /* The request line is in: MHD hands it over raw, before it parses the rest. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-        const HttpServer *s = cls;
+        HttpServer *s = cls;
+        Conn *conn = conn_get(c);
 
+        count_handshake(s, conn, true);
         /* the rest of the request gets a full connection-timeout of its own:
          * a request begun late in an idle spell is not cut half-way */
-        conn_request_started(conn_get(c), now_usec(CLOCK_MONOTONIC));
+        conn_request_started(conn, now_usec(CLOCK_MONOTONIC));
         (void) mhd_refuse_heavy_uri(c, uri, s->pool_size);
         /* NULL keeps the request's context NULL, as on_request() expects.
          * Registering this callback also makes MHD call on_completed() for
@@ -135,21 +148,27 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 score_set32(&s->counters->connections, ++s->connections);
                 /* without memory for a Conn the connection is counted all
                  * the same, but neither cut when stalled nor hurried in a drain */
-                if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0)
+                if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0) {
                         *socket_context = conn;
+                        if (s->any_tls)
+                                mhd_tls_watch(c, conn);
+                }
                 return;
         }
         score_set32(&s->counters->connections, --s->connections);
         conn = *socket_context;
         if (!conn)
                 return;
+        count_handshake(s, conn, conn->tls_handshaken);
         mhd_uncork_forget(&s->uncork, conn);
         conn_remove(&s->conns, conn);
         *socket_context = NULL;
 }
 
-int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t n_fds,
-                    Scoreboard *sb, unsigned score_index, HttpServer **ret) {
+int http_server_new(const Config *c, unsigned worker_id, const int *fds, const bool *tls,
+                    size_t n_fds, Scoreboard *sb, unsigned score_index, HttpServer **ret) {
+        struct MHD_OptionItem tls_ops[MHD_TLS_OPTIONS],
+                plain_ops[] = { { MHD_OPTION_END, 0, NULL } };
         HttpServer *s;
         int r;
 
@@ -173,7 +192,14 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
         /* connection-limit is per worker; MHD counts per daemon, and the
          * kernel spreads connections evenly over a worker's sockets */
         s->per_daemon_limit = (c->connection_limit + (unsigned) n_fds - 1) / (unsigned) n_fds;
+        mhd_tls_options(c, tls_ops);
         for (size_t i = 0; i < n_fds; i++) {
+                bool tls_i = tls && tls[i];
+                if (tls_i && (!tls_material_loaded(&c->tls) || !mhd_tls_supported())) {
+                        r = -ENOKEY;
+                        goto fail;
+                }
+                s->any_tls |= tls_i;
                 /* MHD_USE_TURBO reads a new connection at once instead of a
                  * loop round later, adds it to epoll only once it would
                  * block, and closes without a shutdown() first: fewer
@@ -182,8 +208,9 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t 
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
-                        MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+                        tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
                         on_request, s,
+                        MHD_OPTION_ARRAY, tls_i ? tls_ops : plain_ops,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],
                         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
                         MHD_OPTION_CONNECTION_LIMIT, s->per_daemon_limit,

@@ -11,11 +11,12 @@
 typedef struct HttpServer HttpServer;
 typedef struct Scoreboard Scoreboard;
 
-/* Starts one MHD daemon per fd. The server counts in its entry of the
+/* Starts one MHD daemon per fd, with TLS where tls[i] (c->tls must then be
+ * loaded; tls may be NULL: none). The server counts in its entry of the
  * scoreboard, and /metrics reads all of it. On failure every daemon started
  * so far is stopped and the fds must be considered closed. */
-int http_server_new(const Config *c, unsigned worker_id, const int *fds, size_t n_fds,
-                    Scoreboard *sb, unsigned score_index, HttpServer **ret);
+int http_server_new(const Config *c, unsigned worker_id, const int *fds, const bool *tls,
+                    size_t n_fds, Scoreboard *sb, unsigned score_index, HttpServer **ret);
 
 size_t http_server_n_daemons(const HttpServer *s);
 

@@ -74,6 +74,17 @@ const char *listen_name_of(const ListenSet *set, int fd) {
         return "http";
 }
 
+bool listen_name_is_tls(const char *name) {
+        return name && strcmp(name, LISTEN_NAME_TLS) == 0;
+}
+
+size_t listen_count_tls(const ListenSet *set) {
+        size_t n = 0;
+        for (size_t i = 0; i < set->n; i++)
+                n += listen_name_is_tls(set->items[i].name);
+        return n;
+}
+
 /* A TCP socket bound to addr, not yet listening. */
 static int bind_socket(const char *addr, bool reuseport) {
         struct sockaddr_storage ss;
@@ -101,7 +112,7 @@ static int bind_socket(const char *addr, bool reuseport) {
 /* Every socket clusterd binds itself joins its address's SO_REUSEPORT group,
  * so a worker added later (Scale) can get a socket of its own. Only processes
  * of the same user may join such a group. */
-static int bind_and_add(ListenSet *set, const char *addr) {
+static int bind_and_add(ListenSet *set, const char *addr, const char *name) {
         _cleanup_close_ int fd = bind_socket(addr, true);
         int r;
 
@@ -109,7 +120,7 @@ static int bind_and_add(ListenSet *set, const char *addr) {
                 return fd;
         if (listen(fd, 4096) < 0)
                 return negative_errno();
-        r = set_add(set, fd, NULL);
+        r = set_add(set, fd, name);
         if (r < 0)
                 return r;
         fd = -1; /* the set owns it now */
@@ -130,7 +141,7 @@ static int check_address_free(const char *addr) {
 }
 
 int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
-                const char **ret_failed) {
+                const char *name, const char **ret_failed) {
         for (size_t a = 0; a < n_addrs; a++) {
                 int r = check_address_free(addrs[a]);
                 if (r < 0) {
@@ -140,7 +151,7 @@ int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per
         }
         for (size_t a = 0; a < n_addrs; a++)
                 for (unsigned k = 0; k < (per_address ? per_address : 1); k++) {
-                        int r = bind_and_add(set, addrs[a]);
+                        int r = bind_and_add(set, addrs[a], name);
                         if (r < 0) {
                                 *ret_failed = addrs[a];
                                 return r;
@@ -168,10 +179,11 @@ int listen_grow(ListenSet *set, unsigned slots) {
                                 first = &set->items[i];
                 if (!first)
                         continue;
-                char addr[ADDR_STRLEN];
+                char addr[ADDR_STRLEN], name[LISTEN_NAME_MAX];
                 memcpy(addr, first->addr, sizeof addr);
+                memcpy(name, first->name, sizeof name); /* HTTP or TLS, as the group is */
                 while (listen_group_size(set, g) < slots) {
-                        int r = bind_and_add(set, addr);
+                        int r = bind_and_add(set, addr, name);
                         if (r < 0) {
                                 /* all or nothing: a socket kept from a failed
                                  * grow would take its share of connections

@@ -11,6 +11,9 @@
 #define LISTEN_MAX_FDS 1024u
 #define LISTEN_MAX_PER_WORKER 64u
 #define LISTEN_NAME_MAX 256u /* FileDescriptorName= takes at most 255 bytes */
+/* The FileDescriptorName= of sockets that speak TLS (clusterd-https.socket),
+ * and the name of those clusterd binds for listen-tls; any other is HTTP. */
+#define LISTEN_NAME_TLS "https"
 
 typedef struct Listener {
         int fd;
@@ -29,10 +32,10 @@ typedef struct ListenSet {
 /* Adopts sockets passed by systemd. Returns how many (0: none were passed). */
 int listen_from_systemd(ListenSet *set);
 
-/* Binds each address per_address times, all with SO_REUSEPORT.
- * On failure *ret_failed names the address. */
+/* Binds each address per_address times, all with SO_REUSEPORT, under name
+ * (NULL: "http"). On failure *ret_failed names the address. */
 int listen_bind(ListenSet *set, char *const *addrs, size_t n_addrs, unsigned per_address,
-                const char **ret_failed);
+                const char *name, const char **ret_failed);
 
 /* Binds more SO_REUSEPORT sockets in every group until each has one per slot,
  * so a new slot gets sockets of its own; all or nothing. No-op for sockets
@@ -49,6 +52,12 @@ size_t listen_for_slot(const ListenSet *set, unsigned slot, unsigned n_slots, in
 
 /* The name of the listening socket fd, or "http" for one it does not hold. */
 const char *listen_name_of(const ListenSet *set, int fd);
+
+/* Whether a socket of that name speaks TLS. */
+bool listen_name_is_tls(const char *name);
+
+/* How many of the set's sockets speak TLS. */
+size_t listen_count_tls(const ListenSet *set);
 
 /* How many sockets group g holds. */
 size_t listen_group_size(const ListenSet *set, unsigned g);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 
 #define MAX_OVERRIDES 64
@@ -18,6 +19,12 @@ static void help(void) {
                "  -c, --config FILE             config file (default %s; optional unless given)\n"
                "  -l, --listen ADDR:PORT        listen here when systemd passes no socket;\n"
                "                                repeatable (default %s; IPv6 as [::1]:8080)\n"
+               "      --listen-tls ADDR:PORT    listen here with HTTPS; repeatable (no default)\n"
+               "      --tls-certificate FILE    certificate chain, PEM, leaf first (default\n"
+               "                                $CREDENTIALS_DIRECTORY/tls.crt)\n"
+               "      --tls-key FILE            its private key, PEM (default\n"
+               "                                $CREDENTIALS_DIRECTORY/tls.key)\n"
+               "      --tls-priorities STRING   GnuTLS priorities (default %s)\n"
                "  -w, --workers N|auto          worker processes (default auto: usable CPUs)\n"
                "  -r, --root DIR                document root (default %s)\n"
                "      --heartbeat-interval DUR  how often workers report (default 1s)\n"
@@ -53,8 +60,8 @@ static void help(void) {
                "      --version                 show the version\n\n"
                "Signals: SIGHUP reloads (rolling restart), SIGTERM/SIGINT drain and stop.\n"
                "See clusterd(8).\n",
-               CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ROOT,
-               CONFIG_DEFAULT_BUS_NAME);
+               CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_LISTEN, TLS_DEFAULT_PRIORITIES,
+               CONFIG_DEFAULT_ROOT, CONFIG_DEFAULT_BUS_NAME);
 }
 
 enum {
@@ -93,12 +100,25 @@ static void print_config(const Config *c) {
                (unsigned long long) c->exec_ready_timeout_usec / 1000);
         printf("worker-seccomp = %s\n", config_seccomp_name(c->worker_seccomp));
         printf("bus-name = %s\n", c->bus_name);
+        for (size_t i = 0; i < c->n_listen_tls; i++)
+                printf("listen-tls = %s\n", c->listen_tls[i]);
+        if (tls_material_loaded(&c->tls)) {
+                char when[32];
+                tls_format_time(c->tls.not_after_usec, when);
+                printf("tls-certificate = %s\ntls-key = %s\n# the certificate expires on %s\n",
+                       c->tls.cert_path, c->tls.key_path, when);
+        }
+        printf("tls-priorities = %s\n", config_tls_priorities(c));
 }
 
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "listen", required_argument, NULL, 'l' },
+                { "listen-tls", required_argument, NULL, OPT_KEY },
+                { "tls-certificate", required_argument, NULL, OPT_KEY },
+                { "tls-key", required_argument, NULL, OPT_KEY },
+                { "tls-priorities", required_argument, NULL, OPT_KEY },
                 { "workers", required_argument, NULL, 'w' },
                 { "root", required_argument, NULL, 'r' },
                 { "heartbeat-interval", required_argument, NULL, OPT_KEY },
@@ -187,6 +207,8 @@ int main(int argc, char *argv[]) {
         }
 
         r = config_build(&c, config_path, config_required, overrides, n, err);
+        if (r >= 0)
+                r = config_load_tls(&c, NULL, now_usec(CLOCK_REALTIME), err);
         if (r < 0) {
                 fprintf(stderr, "clusterd: %s\n", err);
                 config_done(&c);

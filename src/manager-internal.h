@@ -55,6 +55,14 @@ struct Manager {
         char status[256];
         char reload_error[CONFIG_ERROR_MAX]; /* why the last reload was refused */
         char reload_note[96]; /* how the last one ended, for STATUS ("reload 3 failed: ...") */
+
+        /* HTTPS: the certificate and key the reload helper passed
+         * (io.clusterd1 ReloadTls) for the next reload, and those of the
+         * last reload that took them: used in place of the copies of the
+         * credentials that systemd made at start. And when the expiry was
+         * last told. */
+        TlsMaterial tls_pending, tls_passed;
+        uint64_t tls_warned_usec;
 };
 
 /* Runs manager_dispatch() from the event loop, soon. Every event handler
@@ -96,3 +104,12 @@ unsigned manager_wanted_workers(const Config *c);
 /* Warns of what in a config is allowed but will not work well: a missing
  * MIME table, an fd limit too low for connection-limit. */
 void manager_check_config(const Config *c);
+
+/* Whether the workers of config c can serve the sockets: those that speak
+ * TLS need a certificate, and a libmicrohttpd with HTTPS. 0, or an error
+ * with err saying why. */
+int manager_check_tls(const Manager *m, const Config *c, char err[CONFIG_ERROR_MAX]);
+
+/* Logs that the current certificate expires within 14 days, or has: at
+ * once when told (start, reload), else at most once a day. */
+void manager_warn_tls_expiry(Manager *m, bool now);

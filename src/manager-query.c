@@ -23,6 +23,9 @@ void manager_info(const Manager *m, ManagerInfo *ret) {
                 .restarts = m->restarts,
                 .started_realtime_usec = m->started_realtime_usec,
                 .last_reload = m->reload_note,
+                .tls_not_after_usec = !m->config->config.exec && listen_count_tls(&m->listeners) > 0
+                                              ? m->config->config.tls.not_after_usec
+                                              : 0,
         };
 }
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager-internal.h"
+#include "mhd-tls.h"
 #include "rollout.h"
 #include "signals.h"
 
@@ -208,6 +209,7 @@ static void manager_dispatch(Manager *m) {
                 (void) rollout_begin_reload(m);
         manager_fill_slots(m, now);
         rollout_step(m, now);
+        manager_warn_tls_expiry(m, false);
         if (manager_give_up(m))
                 goto out;
         manager_update_state(m);
@@ -252,6 +254,37 @@ int manager_reload(Manager *m) {
                 return 0;
         }
         return rollout_begin_reload(m);
+}
+
+int manager_reload_tls(Manager *m, int cert_fd, const char *cert_name, int key_fd,
+                       const char *key_name) {
+        TlsMaterial t = {};
+        int r;
+
+        if (m->state == MANAGER_STOPPING || m->stop_requested)
+                return -ESHUTDOWN;
+        /* the files of the configuration are read by every reload */
+        if (m->config->config.tls_certificate || m->config->config.tls_key)
+                return -EEXIST;
+        r = tls_pem_read_fd(cert_fd, &t.cert);
+        if (r >= 0)
+                r = tls_pem_read_fd(key_fd, &t.key);
+        if (r >= 0) {
+                t.cert_path = strdup(cert_name);
+                t.key_path = strdup(key_name);
+                if (!t.cert_path || !t.key_path)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                tls_material_done(&t);
+                return r == -EISDIR || r == -EFBIG ? -EINVAL : r;
+        }
+        /* checked by the reload, like the files it would read */
+        tls_material_done(&m->tls_pending);
+        m->tls_pending = t;
+        log_info("reloading with the certificate %s and key %s passed by the reload helper",
+                 cert_name, key_name);
+        return manager_reload(m);
 }
 
 int manager_scale(Manager *m, unsigned workers) {
@@ -365,6 +398,57 @@ void manager_check_config(const Config *c) {
         }
 }
 
+int manager_check_tls(const Manager *m, const Config *c, char err[CONFIG_ERROR_MAX]) {
+        size_t n = listen_count_tls(&m->listeners);
+
+        if (c->exec || n == 0)
+                return 0;
+        if (!mhd_tls_supported()) {
+                snprintf(err, CONFIG_ERROR_MAX,
+                         "%zu socket(s) speak TLS, but this libmicrohttpd was built without "
+                         "HTTPS",
+                         n);
+                return -EOPNOTSUPP;
+        }
+        if (!tls_material_loaded(&c->tls)) {
+                snprintf(err, CONFIG_ERROR_MAX,
+                         "%zu socket(s) named \"%s\" (clusterd-https.socket) need a "
+                         "certificate: set tls-certificate and tls-key, or pass tls.crt and "
+                         "tls.key with LoadCredential=",
+                         n, LISTEN_NAME_TLS);
+                return -ENOKEY;
+        }
+        return 0;
+}
+
+#define DAY_USEC (24 * 3600 * USEC_PER_SEC)
+
+void manager_warn_tls_expiry(Manager *m, bool now) {
+        const Config *c = &m->config->config;
+        uint64_t t = now_usec(CLOCK_REALTIME), left;
+        char when[32];
+
+        /* the dispatch asks four times a second: the cheap tests first */
+        if (c->exec || !tls_material_loaded(&c->tls) ||
+            c->tls.not_after_usec > t + TLS_EXPIRY_WARN_USEC)
+                return;
+        if (!now && m->tls_warned_usec && t - m->tls_warned_usec < DAY_USEC)
+                return;
+        if (listen_count_tls(&m->listeners) == 0)
+                return;
+        m->tls_warned_usec = t;
+        tls_format_time(c->tls.not_after_usec, when);
+        if (c->tls.not_after_usec <= t) {
+                log_error("the certificate %s expired on %s: clients refuse it; renew it and "
+                          "reload",
+                          c->tls.cert_path, when);
+                return;
+        }
+        left = c->tls.not_after_usec - t;
+        log_warning("the certificate %s expires in %.1f days, on %s: renew it and reload",
+                    c->tls.cert_path, (double) left / DAY_USEC, when);
+}
+
 /* Each connection is an fd in a worker: take the hard limit, not the 1024
  * soft default (systemd's LimitNOFILE= sets both). */
 static void raise_fd_limit(void) {
@@ -378,14 +462,15 @@ static void raise_fd_limit(void) {
 }
 
 static void manager_log_listening(const Manager *m) {
-        size_t n = m->listeners.n_groups;
-        _cleanup_free_ const char **addrs = calloc(n ?: 1, sizeof *addrs);
+        const ListenSet *set = &m->listeners;
 
-        if (!addrs)
-                return;
-        n = listen_addresses(&m->listeners, addrs, n);
-        for (size_t i = 0; i < n; i++)
-                log_info("listening on %s", addrs[i]);
+        for (unsigned g = 0; g < set->n_groups; g++)
+                for (size_t i = 0; i < set->n; i++)
+                        if (set->items[i].group == g) {
+                                log_info("listening on %s%s", set->items[i].addr,
+                                         listen_name_is_tls(set->items[i].name) ? " (HTTPS)" : "");
+                                break;
+                        }
 }
 
 static int manager_open_sockets(Manager *m) {
@@ -401,9 +486,10 @@ static int manager_open_sockets(Manager *m) {
         if (r > 0) {
                 log_info("using %d socket(s) from systemd on %zu address(es)", r,
                          m->listeners.n_groups);
-                if (c->listen_given)
+                if (c->listen_given || c->n_listen_tls > 0)
                         log_warning("listen addresses of the configuration are not used: systemd "
-                                    "passed the sockets (ListenStream= in clusterd.socket)");
+                                    "passed the sockets (ListenStream= in clusterd.socket and "
+                                    "clusterd-https.socket)");
                 manager_log_listening(m);
                 for (unsigned g = 0; g < m->listeners.n_groups; g++) {
                         size_t size = listen_group_size(&m->listeners, g);
@@ -416,13 +502,18 @@ static int manager_open_sockets(Manager *m) {
                 return 0;
         }
         /* one SO_REUSEPORT socket per worker spreads connections evenly */
-        r = listen_bind(&m->listeners, c->listen, c->n_listen, m->n_slots, &failed);
+        r = listen_bind(&m->listeners, c->listen, c->n_listen, m->n_slots, NULL, &failed);
+        if (r >= 0)
+                r = listen_bind(&m->listeners, c->listen_tls, c->n_listen_tls, m->n_slots,
+                                LISTEN_NAME_TLS, &failed);
         if (r < 0) {
                 log_error("cannot listen on %s: %s", failed, strerror(-r));
                 return r;
         }
         for (size_t i = 0; i < c->n_listen; i++)
                 log_info("listening on %s", c->listen[i]);
+        for (size_t i = 0; i < c->n_listen_tls; i++)
+                log_info("listening on %s (HTTPS)", c->listen_tls[i]);
         return 0;
 }
 
@@ -518,6 +609,15 @@ int manager_run(Manager *m) {
                 log_info("clusterd %s starting %u worker(s), root %s", CLUSTERD_VERSION, m->n_slots,
                          m->config->config.root);
         manager_check_config(&m->config->config);
+        {
+                char err[CONFIG_ERROR_MAX] = "";
+                r = manager_check_tls(m, &m->config->config, err);
+                if (r < 0) {
+                        log_error("%s", err);
+                        return EXIT_FAILURE;
+                }
+        }
+        manager_warn_tls_expiry(m, true);
         sd_notify(false, "STATUS=starting workers");
         manager_dispatch(m);
 
@@ -553,6 +653,8 @@ Manager *manager_free(Manager *m) {
         scoreboard_free(m->scoreboard);
         config_unref(m->config);
         config_unref(m->prev_config);
+        tls_material_done(&m->tls_pending);
+        tls_material_done(&m->tls_passed);
         free(m);
         return NULL;
 }

@@ -39,6 +39,14 @@ Manager *manager_free(Manager *m);
 /* 0 when the reload is under way or queued; -ESHUTDOWN while stopping. How
  * it ends shows in LastReload and STATUS. */
 int manager_reload(Manager *m);
+/* The same with the certificate chain and key read from these open files
+ * (by root, who can read a key the service cannot): they replace, for this
+ * and later reloads, the copies systemd made of the credentials tls.crt and
+ * tls.key at start. The names are for messages. -EINVAL for fds that are
+ * not regular files, or too large; -EEXIST when the configuration names
+ * tls-certificate or tls-key, which a plain reload reads. */
+int manager_reload_tls(Manager *m, int cert_fd, const char *cert_name, int key_fd,
+                       const char *key_name);
 /* -EINVAL for a count out of range, or the error of opening sockets for it. */
 int manager_scale(Manager *m, unsigned workers);
 /* id is the 1-based worker id; -ENOENT for no such worker. */
@@ -60,7 +68,8 @@ typedef struct ManagerInfo {
         uint64_t requests; /* every worker's, those that have exited included */
         uint64_t restarts;
         uint64_t started_realtime_usec;
-        const char *last_reload; /* how the last reload ended, "" before any */
+        const char *last_reload;     /* how the last reload ended, "" before any */
+        uint64_t tls_not_after_usec; /* the served certificate's expiry; 0: no HTTPS */
 } ManagerInfo;
 
 void manager_info(const Manager *m, ManagerInfo *ret);

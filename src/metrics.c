@@ -12,7 +12,8 @@ static bool id_shown(const ScoreSnapshot *s, unsigned i) {
         const ScoreRetired *t = &s->retired[i];
 
         return s->live_processes[i] > 0 || t->requests || t->bytes_sent || t->restarts ||
-               t->stalled_closed || t->accept_failed || t->framing_refused;
+               t->stalled_closed || t->accept_failed || t->framing_refused || t->tls_handshakes ||
+               t->tls_handshakes_failed;
 }
 
 typedef struct Series {
@@ -41,6 +42,12 @@ static uint64_t v_accept_failed(const ScoreSnapshot *s, unsigned i) {
 static uint64_t v_framing(const ScoreSnapshot *s, unsigned i) {
         return s->retired[i].framing_refused + s->live[i].framing_refused;
 }
+static uint64_t v_tls_handshakes(const ScoreSnapshot *s, unsigned i) {
+        return s->retired[i].tls_handshakes + s->live[i].tls_handshakes;
+}
+static uint64_t v_tls_failed(const ScoreSnapshot *s, unsigned i) {
+        return s->retired[i].tls_handshakes_failed + s->live[i].tls_handshakes_failed;
+}
 static uint64_t v_restarts(const ScoreSnapshot *s, unsigned i) {
         return s->retired[i].restarts;
 }
@@ -59,6 +66,9 @@ static const Series series[] = {
           "Connections not accepted for want of file descriptors.", v_accept_failed },
         { "framing_refused_total", "counter", "Requests refused with 400 for their framing.",
           v_framing },
+        { "tls_handshakes_total", "counter", "TLS handshakes done.", v_tls_handshakes },
+        { "tls_handshakes_failed_total", "counter",
+          "TLS connections closed before their handshake was done.", v_tls_failed },
         { "restarts_total", "counter", "Processes started because the one before died.",
           v_restarts },
         { "processes", "gauge", "Live processes: 2 while one replaces another.", v_processes },

@@ -56,6 +56,21 @@ void rollout_resize(Manager *m, unsigned workers) {
         rollout_mark_slots(m, 0);
 }
 
+static bool list_differs(char *const *a, size_t na, char *const *b, size_t nb) {
+        if (na != nb)
+                return true;
+        for (size_t i = 0; i < na; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return true;
+        return false;
+}
+
+/* Whether a reload asks for other addresses (listen, listen-tls) than those bound. */
+static bool listen_changed(const Config *old, const Config *new) {
+        return list_differs(old->listen, old->n_listen, new->listen, new->n_listen) ||
+               list_differs(old->listen_tls, old->n_listen_tls, new->listen_tls, new->n_listen_tls);
+}
+
 int rollout_begin_reload(Manager *m) {
         char err[CONFIG_ERROR_MAX] = "";
         _cleanup_(config_unrefp) ConfigRef *ref = NULL;
@@ -65,7 +80,15 @@ int rollout_begin_reload(Manager *m) {
 
         m->reload_requested = false;
         m->reloads++;
+        /* what the reload helper passed for this reload, else for the last */
+        const TlsMaterial *passed =
+                tls_material_loaded(&m->tls_pending) ? &m->tls_pending : &m->tls_passed;
         r = config_build(&c, m->config_path, m->config_required, m->overrides, m->n_overrides, err);
+        /* the certificate and key are read again: a reload is how they rotate */
+        if (r >= 0)
+                r = config_load_tls(&c, passed, now_usec(CLOCK_REALTIME), err);
+        if (r >= 0)
+                r = manager_check_tls(m, &c, err);
         if (r >= 0) {
                 wanted = manager_wanted_workers(&c);
                 r = listen_grow(&m->listeners, wanted);
@@ -86,18 +109,20 @@ int rollout_begin_reload(Manager *m) {
                          (unsigned long long) m->reloads);
                 m->reloads_failed++;
                 config_done(&c);
+                tls_material_done(&m->tls_pending);
                 manager_schedule(m);
                 return r;
         }
+        if (tls_material_loaded(&m->tls_pending)) {
+                tls_material_done(&m->tls_passed);
+                m->tls_passed = m->tls_pending;
+                m->tls_pending = (TlsMaterial) {};
+        }
         m->reload_error[0] = 0;
         m->reload_note[0] = 0;
-        for (size_t i = 0; i < ref->config.n_listen && !m->listeners.from_systemd; i++)
-                if (i >= m->config->config.n_listen ||
-                    strcmp(ref->config.listen[i], m->config->config.listen[i]) != 0) {
-                        log_warning("reload: listen addresses cannot change while running; "
-                                    "restart clusterd to apply them");
-                        break;
-                }
+        if (!m->listeners.from_systemd && listen_changed(&m->config->config, &ref->config))
+                log_warning("reload: listen addresses cannot change while running; restart "
+                            "clusterd to apply them");
         if (strcmp(ref->config.bus_name, m->config->config.bus_name) != 0)
                 log_warning("reload: bus-name cannot change while running; restart clusterd to "
                             "apply it");
@@ -117,6 +142,7 @@ int rollout_begin_reload(Manager *m) {
         }
         log_setup("manager", m->config->config.log_level);
         manager_check_config(&m->config->config);
+        manager_warn_tls_expiry(m, true);
         manager_set_state(m, MANAGER_RELOADING);
         /* slots added by the resize start with the new config already; the
          * ones that were there before are replaced, each exactly once */

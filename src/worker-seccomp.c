@@ -84,6 +84,11 @@ static const char *const allowed[] = {
         "gettimeofday",
         "time",
         "getrandom",
+        /* HTTPS: GnuTLS initializes some of its state on the first
+         * handshake, under pthread_once(), whose slow path ends with a
+         * FUTEX_WAKE even in a process of one thread (seen with GnuTLS
+         * 3.7.9: the first TLS connection killed the worker) */
+        "futex",
         /* signals, and what the SIGSYS handler needs to end the process */
         "rt_sigreturn",
         "rt_sigprocmask",

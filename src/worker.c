@@ -18,6 +18,7 @@
 
 #include "http.h"
 #include "ipc.h"
+#include "listen.h"
 #include "log.h"
 #include "macro.h"
 #include "scoreboard.h"
@@ -268,10 +269,14 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
-static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
+static int worker_setup(Worker *w, const int *listen_fds, const char *const *names, size_t n_fds) {
         static const int watched[] = { SIGTERM };
+        bool tls[LISTEN_MAX_PER_WORKER] = {};
         sigset_t mask;
         int r;
+
+        for (size_t i = 0; i < n_fds && i < ELEMENTSOF(tls); i++)
+                tls[i] = names && listen_name_is_tls(names[i]);
 
         r = sd_event_new(&w->event);
         if (r < 0)
@@ -288,7 +293,7 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
         if (r < 0)
                 return log_error("cannot watch SIGTERM: %s", strerror(-r)), r;
 
-        r = http_server_new(w->config, w->id, listen_fds, n_fds, w->scoreboard, w->score_index,
+        r = http_server_new(w->config, w->id, listen_fds, tls, n_fds, w->scoreboard, w->score_index,
                             &w->http);
         if (r < 0)
                 return log_error("cannot start HTTP on %zu socket(s) with root %s: %s", n_fds,
@@ -355,7 +360,7 @@ int worker_main(const WorkerSetup *setup) {
         snprintf(tag, sizeof tag, "worker %u", w.id);
         log_setup(tag, w.config->log_level);
 
-        r = worker_setup(&w, setup->listen_fds, setup->n_listen_fds);
+        r = worker_setup(&w, setup->listen_fds, setup->listen_names, setup->n_listen_fds);
         if (r >= 0)
                 r = worker_confine(&w);
         if (r >= 0) {

@@ -18,6 +18,7 @@ typedef struct WorkerSetup {
         unsigned id;
         int ipc_fd; /* its end of the channel to the manager */
         const int *listen_fds;
+        const char *const *listen_names; /* FileDescriptorName= of each: "https" is TLS */
         size_t n_listen_fds;
         Scoreboard *scoreboard; /* shared with the manager and the other workers */
         unsigned score_index;   /* its own entry there */

@@ -51,7 +51,9 @@ static ScoreSnapshot *two_workers(void) {
                 .workers_serving = 2,
         };
         /* worker 1: one process, never replaced */
-        s->live[0] = (ScoreCounters) { .requests = 100, .bytes_sent = 5000, .connections = 3 };
+        s->live[0] = (ScoreCounters) {
+                .requests = 100, .bytes_sent = 5000, .connections = 3, .tls_handshakes = 40
+        };
         s->live_processes[0] = 1;
         /* worker 2: three processes before this one, which drains beside
          * its replacement */
@@ -59,7 +61,9 @@ static ScoreSnapshot *two_workers(void) {
                                          .bytes_sent = 1,
                                          .restarts = 4,
                                          .stalled_closed = 2,
-                                         .accept_failed = 7 };
+                                         .accept_failed = 7,
+                                         .tls_handshakes = 60,
+                                         .tls_handshakes_failed = 5 };
         s->live[1] = (ScoreCounters) { .requests = 11, .connections = 1, .draining = 1 };
         s->live_processes[1] = 2;
         return s;
@@ -83,6 +87,12 @@ static void test_every_worker_and_the_totals(void **state) {
         assert_line(body, "clusterd_worker_stalled_closed_total{worker=\"2\"} 2");
         assert_line(body, "clusterd_worker_accept_failed_total{worker=\"2\"} 7");
         assert_line(body, "clusterd_accept_failed_total 7");
+        assert_line(body, "# TYPE clusterd_worker_tls_handshakes_total counter");
+        assert_line(body, "clusterd_worker_tls_handshakes_total{worker=\"1\"} 40");
+        assert_line(body, "clusterd_worker_tls_handshakes_total{worker=\"2\"} 60");
+        assert_line(body, "clusterd_tls_handshakes_total 100");
+        assert_line(body, "clusterd_worker_tls_handshakes_failed_total{worker=\"2\"} 5");
+        assert_line(body, "clusterd_tls_handshakes_failed_total 5");
         assert_line(body, "clusterd_worker_restarts_total{worker=\"2\"} 4");
         assert_line(body, "clusterd_restarts_total 4");
         assert_line(body, "clusterd_worker_processes{worker=\"2\"} 2");

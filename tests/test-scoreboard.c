@@ -87,6 +87,38 @@ static void test_retired_totals_never_go_back(void **state) {
         free(snap);
 }
 
+/* The TLS handshake counters go the same way as the others: live, then
+ * retired, and summed in the totals. */
+static void test_tls_counters_retire(void **state) {
+        ScoreSnapshot *snap = calloc(1, sizeof *snap);
+        ScoreCounters total, final;
+        Scoreboard *sb;
+        unsigned a, b;
+
+        assert_non_null(snap);
+        assert_int_equal(scoreboard_new(&sb), 0);
+        assert_int_equal(scoreboard_claim(sb, 3, &a), 0);
+        assert_int_equal(scoreboard_claim(sb, 3, &b), 0);
+        score_add(&scoreboard_counters(sb, a)->tls_handshakes, 7);
+        score_add(&scoreboard_counters(sb, a)->tls_handshakes_failed, 2);
+        score_add(&scoreboard_counters(sb, b)->tls_handshakes, 1);
+        scoreboard_snapshot(sb, snap);
+        assert_int_equal(snap->live[2].tls_handshakes, 8);
+        assert_int_equal(snap->live[2].tls_handshakes_failed, 2);
+        scoreboard_retire(sb, a, &final);
+        assert_int_equal(final.tls_handshakes, 7);
+        assert_int_equal(final.tls_handshakes_failed, 2);
+        scoreboard_snapshot(sb, snap);
+        assert_int_equal(snap->retired[2].tls_handshakes, 7);
+        assert_int_equal(snap->retired[2].tls_handshakes_failed, 2);
+        assert_int_equal(snap->live[2].tls_handshakes, 1);
+        scoreboard_total(sb, &total);
+        assert_int_equal(total.tls_handshakes, 8);
+        assert_int_equal(total.tls_handshakes_failed, 2);
+        scoreboard_free(sb);
+        free(snap);
+}
+
 static void test_full_and_bad_ids(void **state) {
         Scoreboard *sb;
         unsigned index;
@@ -106,6 +138,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_counts_cross_a_fork),
                 cmocka_unit_test(test_retired_totals_never_go_back),
+                cmocka_unit_test(test_tls_counters_retire),
                 cmocka_unit_test(test_full_and_bad_ids),
         };
 

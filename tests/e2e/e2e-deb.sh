@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # shellcheck source-path=SCRIPTDIR
 . "$here/checks.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$here/https-checks.sh"
 
 src=$(cd "${1:-$here/../..}" && pwd)
 e2e_init
@@ -114,6 +116,7 @@ check_purge() {
 check "apt-get install creates the user, enables and starts clusterd.socket" check_install
 check "Static-Built-Using and Depends say which libmicrohttpd is inside" check_mhd_fields
 run_common_checks
+run_https_checks
 run_app_checks
 check "other addresses: listen.conf, daemon-reload, restart clusterd.socket" check_listen_dropin
 check "upgrade under ab load: 0 failed, service restarted" check_upgrade_under_load

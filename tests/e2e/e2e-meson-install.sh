@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # shellcheck source-path=SCRIPTDIR
 . "$here/checks.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$here/https-checks.sh"
 
 src=$(cd "${1:-$here/../..}" && pwd)
 e2e_init
@@ -94,6 +96,7 @@ check_probe_inside() {
 check "meson install, sysusers, enable --now clusterd.socket" install_from_source
 check "meson install installed no libmicrohttpd file" check_no_mhd_files
 run_common_checks
+run_https_checks
 run_app_checks
 check "per-worker sockets from a drop-in (ReusePort=yes)" check_per_worker_sockets
 check "inside the container, the e2e probe skips with a reason (or goes)" check_probe_inside
