@@ -13,6 +13,16 @@
 #define CONFIG_MAX_LISTEN 16u
 #define CONFIG_ERROR_MAX 512
 
+/* Where each answered request is logged (access-log). */
+typedef enum ConfigAccessLog {
+        CONFIG_ACCESS_LOG_OFF,
+        CONFIG_ACCESS_LOG_FILE, /* appended to access_log_path */
+        CONFIG_ACCESS_LOG_JOURNAL,
+} ConfigAccessLog;
+
+/* The socket journald takes native entries on. */
+#define CONFIG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 typedef struct Config {
         char *root;
         char *listen[CONFIG_MAX_LISTEN];
@@ -30,6 +40,8 @@ typedef struct Config {
         size_t connection_memory;          /* bytes per connection */
         int log_level;                     /* syslog priority */
         bool dotfiles;                     /* serve paths with a segment starting with '.' */
+        ConfigAccessLog access_log;
+        char *access_log_path; /* an absolute path, for CONFIG_ACCESS_LOG_FILE */
         /* application workers: a program of the user's instead of the
          * built-in server (NULL: the built-in server) */
         char *exec;                       /* the command line as given */
@@ -40,8 +52,9 @@ typedef struct Config {
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
-#define CONFIG_BUILTIN_ONLY_KEYS \
-        "root, dotfiles, mime-types, connection-timeout, connection-limit, connection-memory"
+#define CONFIG_BUILTIN_ONLY_KEYS                                                         \
+        "root, dotfiles, mime-types, access-log, connection-timeout, connection-limit, " \
+        "connection-memory"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {
@@ -88,6 +101,9 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
  * config error (workers then answer every file as application/octet-stream),
  * but worth a warning from whoever checks the config. */
 int config_check_mime_types(const Config *c);
+
+/* "off", "journal" or the file's path. */
+const char *config_access_log_name(const Config *c);
 
 /* Value parsers, exposed for the command line and the tests. */
 int config_parse_workers(const char *s, unsigned *ret);
