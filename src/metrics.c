@@ -12,7 +12,7 @@ static bool id_shown(const ScoreSnapshot *s, unsigned i) {
         const ScoreRetired *t = &s->retired[i];
 
         return s->live_processes[i] > 0 || t->requests || t->bytes_sent || t->restarts ||
-               t->stalled_closed || t->accept_failed || t->framing_refused;
+               t->stalled_closed || t->accept_failed || t->framing_refused || t->access_log_errors;
 }
 
 typedef struct Series {
@@ -41,6 +41,9 @@ static uint64_t v_accept_failed(const ScoreSnapshot *s, unsigned i) {
 static uint64_t v_framing(const ScoreSnapshot *s, unsigned i) {
         return s->retired[i].framing_refused + s->live[i].framing_refused;
 }
+static uint64_t v_access_log_errors(const ScoreSnapshot *s, unsigned i) {
+        return s->retired[i].access_log_errors + s->live[i].access_log_errors;
+}
 static uint64_t v_restarts(const ScoreSnapshot *s, unsigned i) {
         return s->retired[i].restarts;
 }
@@ -59,6 +62,8 @@ static const Series series[] = {
           "Connections not accepted for want of file descriptors.", v_accept_failed },
         { "framing_refused_total", "counter", "Requests refused with 400 for their framing.",
           v_framing },
+        { "access_log_errors_total", "counter",
+          "Access log lines lost to a write error, such as a full disk.", v_access_log_errors },
         { "restarts_total", "counter", "Processes started because the one before died.",
           v_restarts },
         { "processes", "gauge", "Live processes: 2 while one replaces another.", v_processes },

@@ -62,6 +62,7 @@ static void counters_load(const ScoreCounters *c, ScoreCounters *ret) {
         ret->stalled_closed = __atomic_load_n(&c->stalled_closed, __ATOMIC_RELAXED);
         ret->accept_failed = __atomic_load_n(&c->accept_failed, __ATOMIC_RELAXED);
         ret->framing_refused = __atomic_load_n(&c->framing_refused, __ATOMIC_RELAXED);
+        ret->access_log_errors = __atomic_load_n(&c->access_log_errors, __ATOMIC_RELAXED);
         ret->connections = __atomic_load_n(&c->connections, __ATOMIC_RELAXED);
         ret->draining = __atomic_load_n(&c->draining, __ATOMIC_RELAXED);
 }
@@ -109,6 +110,7 @@ void scoreboard_retire(Scoreboard *sb, unsigned index, ScoreCounters *ret) {
         t->stalled_closed += c.stalled_closed;
         t->accept_failed += c.accept_failed;
         t->framing_refused += c.framing_refused;
+        t->access_log_errors += c.access_log_errors;
         __atomic_store_n(&e->used, 0, __ATOMIC_RELAXED);
         write_end(sb);
         if (ret)
@@ -167,6 +169,7 @@ static void counters_sum(ScoreCounters *to, const ScoreCounters *c) {
         to->stalled_closed += c->stalled_closed;
         to->accept_failed += c->accept_failed;
         to->framing_refused += c->framing_refused;
+        to->access_log_errors += c->access_log_errors;
         to->connections += c->connections;
         to->draining |= c->draining;
 }
@@ -207,6 +210,7 @@ void scoreboard_total(const Scoreboard *sb, ScoreCounters *ret) {
                         ret->stalled_closed += t->stalled_closed;
                         ret->accept_failed += t->accept_failed;
                         ret->framing_refused += t->framing_refused;
+                        ret->access_log_errors += t->access_log_errors;
                 }
                 for (unsigned i = 0; i < SCOREBOARD_ENTRIES; i++) {
                         const ScoreEntry *e = &sb->entries[i];

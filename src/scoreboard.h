@@ -18,16 +18,17 @@
 
 /* What one worker process counts, written by that process alone. */
 typedef struct ScoreCounters {
-        uint64_t requests;        /* completed answers */
-        uint64_t bytes_sent;      /* bodies queued, approximate */
-        uint64_t stalled_closed;  /* connections cut because a request trickled in */
-        uint64_t accept_failed;   /* accepts refused for want of fds (EMFILE/ENFILE) */
-        uint64_t framing_refused; /* requests refused with 400 for their framing */
-        uint32_t connections;     /* open right now */
+        uint64_t requests;          /* completed answers */
+        uint64_t bytes_sent;        /* bodies queued, approximate */
+        uint64_t stalled_closed;    /* connections cut because a request trickled in */
+        uint64_t accept_failed;     /* accepts refused for want of fds (EMFILE/ENFILE) */
+        uint64_t framing_refused;   /* requests refused with 400 for their framing */
+        uint64_t access_log_errors; /* access log lines lost: a full disk, a write error */
+        uint32_t connections;       /* open right now */
         uint32_t draining;
 } ScoreCounters;
 
-/* One worker process's line: one cache line of its own, so that workers
+/* One worker process's line: cache lines of its own (two), so that workers
  * counting on different CPUs never share one. */
 typedef struct ScoreEntry {
         ScoreCounters c;        /* the worker's */
@@ -40,6 +41,7 @@ typedef struct ScoreEntry {
 /* What a worker id's past processes served, and how often it was replaced. */
 typedef struct ScoreRetired {
         uint64_t requests, bytes_sent, stalled_closed, accept_failed, framing_refused;
+        uint64_t access_log_errors;
         uint64_t restarts;
 } ScoreRetired;
 
