@@ -260,6 +260,10 @@ bool accesslog_pending(const AccessLog *l) {
         return l && l->len > 0;
 }
 
+bool accesslog_has_losses(const AccessLog *l) {
+        return l && l->lost_unreported > 0;
+}
+
 /* ---- the journal ---- */
 
 /* One native-protocol datagram: FIELD=value lines, each value escaped as in

@@ -86,6 +86,9 @@ void accesslog_add(AccessLog *l, const AccessEntry *e, time_t now);
 /* Whether lines wait in the buffer. */
 bool accesslog_pending(const AccessLog *l);
 
+/* Whether lines were lost since accesslog_take_losses() last said so. */
+bool accesslog_has_losses(const AccessLog *l);
+
 /* Writes the buffered lines out in one write(), as whole lines appended to
  * the file. On an error the lines are dropped and counted as lost; when the
  * disk filled in the middle of a line, the next write starts with a newline

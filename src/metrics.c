@@ -134,6 +134,7 @@ enum MHD_Result metrics_serve(const Request *rq, const Scoreboard *sb, unsigned 
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(r, "X-Clusterd-Worker", id);
+        answer_note_text(rq, len);
         return answer_once(rq, MHD_HTTP_OK, r);
 }
 
