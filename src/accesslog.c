@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,8 +21,9 @@
 
 struct AccessLog {
         ConfigAccessLog kind;
-        char *path; /* the file, or the journal's socket */
-        int fd;     /* the file (-1 while it cannot be opened), or the socket */
+        char *path;   /* the file, or the journal's socket */
+        int fd;       /* the file (-1 while it cannot be opened), or the socket */
+        bool regular; /* the file is a regular one, on a file system that can fill */
         struct sockaddr_un journal;
         socklen_t journal_len;
         uint64_t *lost; /* shared: the scoreboard's counter */
@@ -182,6 +185,35 @@ static int file_open(const char *path) {
         return fd < 0 ? negative_errno() : fd;
 }
 
+/* Takes fd as the file written to from now on. */
+static void file_use(AccessLog *l, int fd) {
+        struct stat st;
+
+        safe_close(l->fd);
+        l->fd = fd;
+        l->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        l->torn = false;
+}
+
+/* Blocks to spare beside the lines' own: the partly filled block they
+ * begin in, and one for the file system's own use (an extent block). */
+#define ROOM_SPARE_BLOCKS 2u
+
+/* Whether the file system can take n more bytes. A write that does not fit
+ * stops where the disk is full, in the middle of a line, and another
+ * worker's lines would then run on from there; one that is not tried cuts
+ * nothing. What another worker writes at the same moment can still take
+ * the room, and a quota is not seen here: a line cut short stays rare, not
+ * impossible. When it cannot be told, the write is tried. */
+static bool file_has_room(const AccessLog *l, size_t n) {
+        struct statfs sf;
+
+        if (!l->regular || fstatfs(l->fd, &sf) < 0 || sf.f_bsize <= 0)
+                return true;
+        return (uint64_t) sf.f_bavail >=
+               (n + (uint64_t) sf.f_bsize - 1) / (uint64_t) sf.f_bsize + ROOM_SPARE_BLOCKS;
+}
+
 /* How many lines end in the first n bytes of p. */
 static unsigned lines_in(const char *p, size_t n) {
         unsigned lines = 0;
@@ -206,8 +238,7 @@ int accesslog_flush(AccessLog *l) {
                         l->len = l->lines = 0;
                         return fd;
                 }
-                l->fd = fd;
-                l->torn = false;
+                file_use(l, fd);
         }
         p = l->buf + 1;
         n = l->len;
@@ -216,7 +247,9 @@ int accesslog_flush(AccessLog *l) {
                 p--;
                 n++;
         }
-        while (done < n) {
+        if (!file_has_room(l, n))
+                r = -ENOSPC;
+        while (r == 0 && done < n) {
                 ssize_t k = write(l->fd, p + done, n - done);
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -250,9 +283,7 @@ int accesslog_reopen(AccessLog *l) {
                 l->last_error = fd;
                 return fd;
         }
-        safe_close(l->fd);
-        l->fd = fd;
-        l->torn = false;
+        file_use(l, fd);
         return 0;
 }
 

@@ -90,9 +90,11 @@ bool accesslog_pending(const AccessLog *l);
 bool accesslog_has_losses(const AccessLog *l);
 
 /* Writes the buffered lines out in one write(), as whole lines appended to
- * the file. On an error the lines are dropped and counted as lost; when the
- * disk filled in the middle of a line, the next write starts with a newline
- * so that every later line stays whole. Returns 0 or the error. */
+ * the file. On an error the lines are dropped and counted as lost. A write
+ * the file system has no room for is not tried (-ENOSPC), so that a full
+ * disk does not cut a line short; should one be cut all the same (another
+ * worker took the room first), the next write starts with a newline, so
+ * that every later line stays whole. Returns 0 or the error. */
 int accesslog_flush(AccessLog *l);
 
 /* Opens the file: at start, and for logrotate. What is buffered is written
