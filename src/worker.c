@@ -36,6 +36,14 @@
 #define LOG_FLUSH_ACCURACY_USEC (100 * USEC_PER_MSEC)
 #define LOG_LOSS_REPORT_USEC (60 * USEC_PER_SEC)
 
+/* What the access log's timer is armed for: writing the buffered lines
+ * out within a second, or, later, telling of losses held back. */
+typedef enum LogTimer {
+        LOG_TIMER_OFF,
+        LOG_TIMER_FLUSH,
+        LOG_TIMER_REPORT,
+} LogTimer;
+
 typedef struct Worker {
         const Config *config;
         unsigned id;
@@ -47,7 +55,7 @@ typedef struct Worker {
         sd_event_source *mhd_timer;
         AccessLog *log;             /* NULL: access-log = off */
         sd_event_source *log_timer; /* writes the buffered lines out */
-        bool log_armed;
+        LogTimer log_timer_for;
         uint64_t log_reported_usec; /* when lost lines were last logged */
         uint32_t connections_peak;  /* since memory was last handed back */
         uint64_t last_trim_usec;
@@ -166,24 +174,26 @@ static void worker_report_log_losses(Worker *w, bool at_exit) {
         w->log_reported_usec = now;
 }
 
-static int worker_arm_log_timer(Worker *w, uint64_t usec) {
+static int worker_arm_log_timer(Worker *w, LogTimer what, uint64_t usec) {
         int r = sd_event_source_set_time(w->log_timer, usec);
 
         if (r >= 0)
                 r = sd_event_source_set_enabled(w->log_timer, SD_EVENT_ONESHOT);
-        w->log_armed = r >= 0;
+        w->log_timer_for = r >= 0 ? what : LOG_TIMER_OFF;
         return r;
 }
 
 static int on_log_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Worker *w = userdata;
 
+        w->log_timer_for = LOG_TIMER_OFF;
         (void) accesslog_flush(w->log); /* counted and reported, never fatal */
-        w->log_armed = false;
         worker_report_log_losses(w, false);
-        /* losses held back by the once-a-minute rule are told when it allows */
+        /* losses held back by the once-a-minute rule are told when it
+         * allows, unless a flush comes first (see on_prepare) */
         if (accesslog_has_losses(w->log) &&
-            worker_arm_log_timer(w, w->log_reported_usec + LOG_LOSS_REPORT_USEC) < 0)
+            worker_arm_log_timer(w, LOG_TIMER_REPORT, w->log_reported_usec + LOG_LOSS_REPORT_USEC) <
+                    0)
                 return worker_fail(w, "cannot arm the access log timer", -EIO);
         return 0;
 }
@@ -211,9 +221,14 @@ static int on_prepare(sd_event_source *s, void *userdata) {
         uint64_t usec;
         int r;
 
-        if (w->log && !w->log_armed &&
-            (accesslog_pending(w->log) || accesslog_has_losses(w->log)) &&
-            worker_arm_log_timer(w, now_usec(CLOCK_MONOTONIC) + LOG_FLUSH_USEC) < 0)
+        /* lines wait: written out within a second, whatever else the timer
+         * was armed for; losses of the journal, which buffers nothing, are
+         * told as soon */
+        if (w->log && w->log_timer_for != LOG_TIMER_FLUSH &&
+            (accesslog_pending(w->log) ||
+             (w->log_timer_for == LOG_TIMER_OFF && accesslog_has_losses(w->log))) &&
+            worker_arm_log_timer(w, LOG_TIMER_FLUSH, now_usec(CLOCK_MONOTONIC) + LOG_FLUSH_USEC) <
+                    0)
                 return worker_fail(w, "cannot arm the access log timer", -EIO);
 
         if (!http_server_timeout(w->http, &usec))
