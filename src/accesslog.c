@@ -42,24 +42,31 @@ struct AccessLog {
 
 /* ---- the line ---- */
 
-static bool byte_needs_escape(unsigned char c) {
-        return c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
-}
+/* The bytes written as they are: printable ASCII but '"' (0x22) and '\\'
+ * (0x5c). */
+static const bool plain[256] = {
+        [0x20 ... 0x21] = true,
+        [0x23 ... 0x5b] = true,
+        [0x5d ... 0x7e] = true,
+};
 
 size_t accesslog_escape(char *dst, size_t size, const char *src, size_t n) {
         static const char hex[] = "0123456789ABCDEF";
-        size_t out = 0;
+        size_t out = 0, i = 0;
 
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) src[i];
-                if (!byte_needs_escape(c)) {
-                        if (out + 1 > size)
-                                break;
-                        dst[out++] = (char) c;
-                        continue;
-                }
-                if (out + 4 > size)
+        while (i < n) {
+                /* a run of plain bytes in one copy, as far as there is room */
+                size_t run = i;
+                while (run < n && plain[(unsigned char) src[run]])
+                        run++;
+                if (run - i > size - out)
+                        run = i + (size - out);
+                memcpy(dst + out, src + i, run - i);
+                out += run - i;
+                i = run;
+                if (i == n || out + 4 > size || plain[(unsigned char) src[i]])
                         break;
+                unsigned char c = (unsigned char) src[i++];
                 dst[out++] = '\\';
                 dst[out++] = 'x';
                 dst[out++] = hex[c >> 4];
