@@ -5,7 +5,8 @@
 # backslashes, control and non-ASCII bytes (escaped as \xHH, as nginx does),
 # the 431 clusterd writes itself, a 400 of libmicrohttpd's own, /metrics,
 # and an IPv6 client. The time field is the time of the answer, in the
-# local time zone. A line is written within a second of its request.
+# local time zone. A line is written within a second of its request, and a
+# reload to a log that cannot be written is refused.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -19,8 +20,10 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2
 fi
 listen6=()
 [[ -z $IPV6 ]] || listen6=(--listen "[::1]:$PORT")
-# one worker: the lines come in the order of the requests
-clusterd_start --workers 1 --access-log "$ACCESS" "${listen6[@]}"
+# one worker: the lines come in the order of the requests; the log from
+# the file, for the reload below
+printf 'access-log = %s\n' "$ACCESS" >"$CONF"
+clusterd_start --workers 1 "${listen6[@]}"
 wait_serving 1
 
 # send ADDR REQUEST-BYTES (a Python bytes literal): one raw request on a
@@ -96,12 +99,24 @@ late_written() { (($(wc -l <"$ACCESS") > before)); }
 check_cmd "the line is there within 5 s of the request" wait_for 5 late_written
 check_match "... and is the request's" '"GET /late HTTP/1.1" 404 14 ' "$(tail -n 1 "$ACCESS")"
 
+# a reload to a log the workers could not write is refused, naming it, and
+# the workers keep writing where they did
+pids=$(worker_pids)
+printf 'access-log = %s/no-dir/access.log\n' "$TMP" >"$CONF"
+kill -HUP "$CD_PID"
+check_cmd "a reload to an access log in a missing directory is refused, naming it" \
+        wait_log "reload refused, keeping the running configuration: access-log '$TMP/no-dir/access.log': No such file or directory" 10
+check_eq "... and the same worker serves on" "$pids" "$(worker_pids)"
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/after-refused-reload"
+check_cmd "... logging to the same file" wait_for 5 grep -q after-refused-reload "$ACCESS"
+
 kill -TERM "$CD_PID"
 wait_exit "$CD_PID" 20 || die "clusterd did not stop within 20s"
 check_eq "stops cleanly" 0 "$EXIT_STATUS"
 
 # off, the default: no file is made, and there is no log to reopen
 rm -f "$ACCESS"
+: >"$CONF"
 clusterd_start --workers 1
 wait_serving 1
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/hello.txt"
