@@ -100,7 +100,8 @@ int conn_note_target(Conn *conn, const char *target, size_t max) {
 static void copy_cut(char *buf, const char *s, size_t max) {
         size_t n = s ? strnlen(s, max) : 0;
 
-        memcpy(buf, s, n);
+        if (n)
+                memcpy(buf, s, n);
         buf[n] = '\0';
 }
 
