@@ -20,12 +20,12 @@
 #include "bus-worker.h"
 #include "manager.h"
 
-#define BUS_NAME "io.clusterd1"
 #define BUS_PATH "/io/clusterd1"
 #define BUS_MANAGER_INTERFACE "io.clusterd1.Manager"
 
 struct Bus {
         Manager *manager;
+        char *name;               /* the well-known name asked for (bus-name) */
         sd_bus *bus;              /* NULL once the API is off */
         sd_event_source *release; /* drops the connection outside of sd-bus callbacks */
         bool off;                 /* "control API off" was logged */
@@ -345,7 +345,7 @@ static int bus_on_name(sd_bus_message *reply, void *userdata, sd_bus_error *erro
 
         if (e) {
                 r = sd_bus_message_get_errno(reply);
-                bus_go_off(b, "cannot own the name " BUS_NAME ": %s",
+                bus_go_off(b, "cannot own the name %s: %s", b->name,
                            r == EACCES ? "the D-Bus policy does not allow it (for the API, copy "
                                          "service/dbus/io.clusterd1.conf to "
                                          "/usr/share/dbus-1/system.d/, run 'systemctl reload "
@@ -356,11 +356,11 @@ static int bus_on_name(sd_bus_message *reply, void *userdata, sd_bus_error *erro
         }
         r = sd_bus_message_read(reply, "u", &ret);
         if (r < 0)
-                bus_go_off(b, "cannot own the name " BUS_NAME ": %s", strerror(-r));
+                bus_go_off(b, "cannot own the name %s: %s", b->name, strerror(-r));
         else if (ret != 1 && ret != 4) /* primary owner, or already it */
-                bus_go_off(b, "the name " BUS_NAME " belongs to another process");
+                bus_go_off(b, "the name %s belongs to another process", b->name);
         else
-                log_info("control API on the system bus as " BUS_NAME);
+                log_info("control API on the system bus as %s", b->name);
         return 0;
 }
 
@@ -396,16 +396,24 @@ static int bus_setup(Bus *b, sd_event *e, Manager *m, const char **ret_step) {
         if (r < 0)
                 return r;
 
-        *ret_step = "cannot ask for the name " BUS_NAME;
-        return sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, bus_on_name, b);
+        *ret_step = "cannot ask for the name";
+        return sd_bus_request_name_async(b->bus, NULL, b->name, 0, bus_on_name, b);
 }
 
-Bus *bus_open(Manager *m, sd_event *e) {
-        const char *step = NULL;
+Bus *bus_open(Manager *m, sd_event *e, const char *name) {
+        const char *step = NULL, *why = NULL;
         ManagerInfo info;
-        Bus *b = calloc(1, sizeof *b);
+        Bus *b;
         int r;
 
+        /* sd-bus would refuse it with a bare EINVAL: say what is wrong */
+        if (config_check_bus_name(name, &why) < 0) {
+                log_warning("control API off: bus-name '%s' is not a valid D-Bus name (%s); "
+                            "serving goes on",
+                            name, why);
+                return NULL;
+        }
+        b = calloc(1, sizeof *b);
         if (!b) {
                 log_warning("control API off: out of memory; serving goes on");
                 return NULL;
@@ -413,10 +421,16 @@ Bus *bus_open(Manager *m, sd_event *e) {
         manager_info(m, &info);
         *b = (Bus) {
                 .manager = m,
+                .name = strdup(name),
                 .state = info.state,
                 .workers = info.workers_serving,
                 .workers_wanted = info.workers_wanted,
         };
+        if (!b->name) {
+                log_warning("control API off: out of memory; serving goes on");
+                bus_close(b);
+                return NULL;
+        }
         r = bus_setup(b, e, m, &step);
         if (r < 0) {
                 log_warning("control API off: %s: %s; serving goes on", step, strerror(-r));
@@ -431,6 +445,7 @@ void bus_close(Bus *b) {
                 return;
         sd_bus_flush_close_unref(b->bus);
         sd_event_source_disable_unref(b->release);
+        free(b->name);
         free(b);
 }
 

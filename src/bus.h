@@ -9,9 +9,10 @@
 typedef struct Bus Bus;
 typedef struct Manager Manager;
 
-/* Connects, registers the objects and takes the name. Returns NULL, after
- * logging once why, when the control API cannot be offered. */
-Bus *bus_open(Manager *m, sd_event *e);
+/* Connects, registers the objects and takes the well-known name (bus-name).
+ * Returns NULL, after logging once why, when the control API cannot be
+ * offered. */
+Bus *bus_open(Manager *m, sd_event *e, const char *name);
 void bus_close(Bus *b);
 
 /* Announces whichever of State, Workers and WorkersWanted changed since the

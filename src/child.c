@@ -80,12 +80,12 @@ static _Noreturn void child_run(const ChildSpawn *p, int ipc_fd) {
         }));
 }
 
-static void child_on_ready(Child *c, const IpcReady *ready) {
+void child_became_ready(Child *c) {
         if (c->state != CHILD_STARTING)
                 return;
         c->state = CHILD_SERVING;
         c->ready_usec = now_usec(CLOCK_MONOTONIC);
-        log_info("worker %u pid %d ready on %u socket(s)", c->id, (int) c->pid, ready->listeners);
+        log_info("worker %u pid %d ready on %zu socket(s)", c->id, (int) c->pid, c->n_listen_fds);
         c->events->ready(c, c->userdata);
 }
 
@@ -108,7 +108,7 @@ static int child_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                 }
                 c->last_seen_usec = now_usec(CLOCK_MONOTONIC);
                 if (msg.hdr.type == IPC_READY)
-                        child_on_ready(c, &msg.ready);
+                        child_became_ready(c);
                 else if (msg.hdr.type == IPC_HEARTBEAT)
                         c->rss_bytes = msg.heartbeat.rss_bytes;
                 else {

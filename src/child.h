@@ -114,6 +114,9 @@ bool child_logs_to_file(const Child *c);
  * business); -EAGAIN while its channel is full. */
 int child_reopen_log(Child *c);
 
+/* The child serves now (its READY, however it came): tells the owner. */
+void child_became_ready(Child *c);
+
 /* An sd_notify message from the child's pid. */
 void child_notify(Child *c, const NotifyMessage *msg);
 

@@ -33,12 +33,14 @@ int config_init(Config *c) {
                 .log_level = LOG_INFO,
                 .dotfiles = false,
                 .exec_ready_timeout_usec = 30 * USEC_PER_SEC,
+                .worker_seccomp = CONFIG_SECCOMP_YES,
         };
         c->root = strdup(CONFIG_DEFAULT_ROOT);
         c->mime_types = strdup("/etc/mime.types");
+        c->bus_name = strdup(CONFIG_DEFAULT_BUS_NAME);
         c->listen[0] = strdup(CONFIG_DEFAULT_LISTEN);
         c->n_listen = 1;
-        if (!c->root || !c->mime_types || !c->listen[0]) {
+        if (!c->root || !c->mime_types || !c->bus_name || !c->listen[0]) {
                 config_done(c);
                 return -ENOMEM;
         }
@@ -63,9 +65,10 @@ void config_done(Config *c) {
         free(c->root);
         free(c->mime_types);
         free(c->access_log_path);
+        free(c->bus_name);
         listen_clear(c);
         exec_clear(c);
-        c->root = c->mime_types = c->access_log_path = NULL;
+        c->root = c->mime_types = c->access_log_path = c->bus_name = NULL;
 }
 
 int config_ref_new(Config *take, unsigned gen, ConfigRef **ret) {
@@ -240,6 +243,25 @@ static int set_exec(Config *c, const char *v, const char **ret_reason) {
         return 0;
 }
 
+static const char *const seccomp_names[] = {
+        [CONFIG_SECCOMP_YES] = "yes",
+        [CONFIG_SECCOMP_NO] = "no",
+        [CONFIG_SECCOMP_LOG] = "log",
+};
+
+const char *config_seccomp_name(ConfigSeccomp s) {
+        return (size_t) s < ELEMENTSOF(seccomp_names) ? seccomp_names[s] : "?";
+}
+
+static int set_seccomp(Config *c, const char *v) {
+        for (size_t i = 0; i < ELEMENTSOF(seccomp_names); i++)
+                if (strcmp(v, seccomp_names[i]) == 0) {
+                        c->worker_seccomp = (ConfigSeccomp) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 /* Listen addresses accumulate; config_build clears the list before each source
  * that names one, so a file or command line replaces the default. */
 static int add_listen(Config *c, const char *v) {
@@ -286,6 +308,8 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
         }
         if (strcmp(key, "mime-types") == 0)
                 return set_string(&c->mime_types, value);
+        if (strcmp(key, "bus-name") == 0) /* checked when the bus is opened */
+                return set_string(&c->bus_name, value);
         if (strcmp(key, "log-level") == 0) {
                 r = set_log_level(c, value);
                 if (r < 0)
@@ -320,6 +344,12 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 else
                         return REASON("expected notify or started"), -EINVAL;
                 return 0;
+        }
+        if (strcmp(key, "worker-seccomp") == 0) {
+                r = set_seccomp(c, value);
+                if (r < 0)
+                        REASON("expected yes, no or log");
+                return r;
         }
 
         /* each reason names the range, which the limits below enforce */
@@ -572,6 +602,43 @@ static int config_validate(Config *c, const char *where, char err[CONFIG_ERROR_M
 
 int config_check_mime_types(const Config *c) {
         return access(c->mime_types, R_OK) < 0 ? negative_errno() : 0;
+}
+
+static int name_refused(const char *reason, const char **ret_reason) {
+        *ret_reason = reason;
+        return -EINVAL;
+}
+
+int config_check_bus_name(const char *name, const char **ret_reason) {
+        size_t len = strlen(name), elements = 1;
+
+        if (len == 0)
+                return name_refused("empty", ret_reason);
+        if (len > 255)
+                return name_refused("longer than 255 bytes", ret_reason);
+        for (const char *p = name; *p; p++) {
+                bool element_start = p == name || p[-1] == '.';
+
+                if (*p == '.') {
+                        if (element_start || !p[1])
+                                return name_refused("an empty element (a dot at either end, or "
+                                                    "two in a row)",
+                                                    ret_reason);
+                        elements++;
+                } else if (*p >= '0' && *p <= '9') {
+                        if (element_start)
+                                return name_refused("an element begins with a digit", ret_reason);
+                } else if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && *p != '_' &&
+                           *p != '-')
+                        return name_refused("only letters, digits, '_' and '-' may stand between "
+                                            "the dots",
+                                            ret_reason);
+        }
+        if (elements < 2)
+                return name_refused("a single element: it needs at least two, such as "
+                                    "io.clusterd1.myapp",
+                                    ret_reason);
+        return 0;
 }
 
 int config_build(Config *c, const char *path, bool path_required, const ConfigOverride *o,

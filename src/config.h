@@ -9,6 +9,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/clusterd/clusterd.conf"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONFIG_DEFAULT_ROOT "/usr/share/clusterd/www"
+#define CONFIG_DEFAULT_BUS_NAME "io.clusterd1"
 #define CONFIG_MAX_WORKERS 256u
 #define CONFIG_MAX_LISTEN 16u
 #define CONFIG_ERROR_MAX 512
@@ -22,6 +23,13 @@ typedef enum ConfigAccessLog {
 
 /* The socket journald takes native entries on. */
 #define CONFIG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* What confines a built-in worker once it is set up (worker-seccomp). */
+typedef enum ConfigSeccomp {
+        CONFIG_SECCOMP_YES, /* a call outside the filter kills the worker */
+        CONFIG_SECCOMP_NO,  /* no filter */
+        CONFIG_SECCOMP_LOG, /* a call outside the filter is logged by the kernel and goes on */
+} ConfigSeccomp;
 
 typedef struct Config {
         char *root;
@@ -42,6 +50,7 @@ typedef struct Config {
         bool dotfiles;                     /* serve paths with a segment starting with '.' */
         ConfigAccessLog access_log;
         char *access_log_path; /* an absolute path, for CONFIG_ACCESS_LOG_FILE */
+        char *bus_name;        /* the D-Bus name the control API takes */
         /* application workers: a program of the user's instead of the
          * built-in server (NULL: the built-in server) */
         char *exec;                       /* the command line as given */
@@ -49,12 +58,13 @@ typedef struct Config {
         char *exec_path;                  /* the program found, by config_build */
         bool exec_ready_started;          /* serving once exec'd, not at READY=1 */
         uint64_t exec_ready_timeout_usec; /* to say READY=1 in, or be killed */
+        ConfigSeccomp worker_seccomp;
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
 #define CONFIG_BUILTIN_ONLY_KEYS                                                         \
         "root, dotfiles, mime-types, access-log, connection-timeout, connection-limit, " \
-        "connection-memory"
+        "connection-memory, worker-seccomp"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {
@@ -104,6 +114,15 @@ int config_check_mime_types(const Config *c);
 
 /* "off", "journal" or the file's path. */
 const char *config_access_log_name(const Config *c);
+
+/* "yes", "no" or "log". */
+const char *config_seccomp_name(ConfigSeccomp s);
+/* Whether name is a well-known D-Bus name (dot-separated elements of
+ * [A-Za-z0-9_-], not starting with a digit, at least two, 255 bytes at
+ * most): 0, or -EINVAL with *ret_reason (a static string) saying what is
+ * wrong. Not a config error either: the control API is then off, serving
+ * goes on, as when the name cannot be had on the bus. */
+int config_check_bus_name(const char *name, const char **ret_reason);
 
 /* Value parsers, exposed for the command line and the tests. */
 int config_parse_workers(const char *s, unsigned *ret);

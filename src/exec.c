@@ -118,15 +118,6 @@ fail:
         _exit(127);
 }
 
-static void exec_became_ready(Child *c) {
-        if (c->state != CHILD_STARTING)
-                return;
-        c->state = CHILD_SERVING;
-        c->ready_usec = now_usec(CLOCK_MONOTONIC);
-        log_info("worker %u pid %d ready on %zu socket(s)", c->id, (int) c->pid, c->n_listen_fds);
-        c->events->ready(c, c->userdata);
-}
-
 /* The exec-status pipe: an errno when execve failed, EOF when it ran. */
 static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Child *c = userdata;
@@ -145,7 +136,7 @@ static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *us
         }
         x->started = true;
         if (c->settings->config.exec_ready_started)
-                exec_became_ready(c);
+                child_became_ready(c);
         return 0;
 }
 
@@ -255,7 +246,7 @@ void child_notify(Child *c, const NotifyMessage *msg) {
                 log_warning("worker %u pid %d reports error %d (%s)", c->id, (int) c->pid,
                             msg->errno_value, strerror(msg->errno_value));
         if (msg->ready && !c->settings->config.exec_ready_started)
-                exec_became_ready(c);
+                child_became_ready(c);
 }
 
 int child_send_message(Child *c, const char *text) {

@@ -50,15 +50,20 @@ static void entry_free(Entry *e) {
         free(e);
 }
 
-void filecache_free(FileCache *c) {
-        if (!c)
-                return;
+void filecache_clear(FileCache *c) {
         for (unsigned i = 0; i < FILECACHE_BUCKETS; i++)
                 while (c->buckets[i]) {
                         Entry *e = c->buckets[i];
                         c->buckets[i] = e->next;
                         entry_free(e);
                 }
+        c->bytes = 0;
+}
+
+void filecache_free(FileCache *c) {
+        if (!c)
+                return;
+        filecache_clear(c);
         free(c);
 }
 

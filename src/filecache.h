@@ -18,6 +18,10 @@ typedef struct FileCache FileCache;
 FileCache *filecache_new(void);
 void filecache_free(FileCache *c);
 
+/* Drops every entry, as when the root is another directory now. A response
+ * still being sent lives on: MHD counts its references. */
+void filecache_clear(FileCache *c);
+
 /* The cached response for rel if the file found at rel under root_fd is still
  * the one that was cached (same device, inode, size, mtime and ctime), and
  * its validators, which stay valid until the next call into the cache. */

@@ -45,13 +45,20 @@ static void help(void) {
                "      --exec-ready notify|started  a program serves once it says READY=1\n"
                "                                (default), or once it started\n"
                "      --exec-ready-timeout DUR  time a program has to say READY=1 (default 30s)\n"
+               "      --worker-seccomp yes|no|log\n"
+               "                                confine each worker with a system call filter\n"
+               "                                (default yes: a call outside it kills the\n"
+               "                                worker; log: the kernel logs it, it goes on)\n"
+               "      --bus-name NAME           the D-Bus name of the control API (default\n"
+               "                                %s)\n"
                "      --check-config            check the configuration, print it and exit\n"
                "  -h, --help                    show this help\n"
                "      --version                 show the version\n\n"
                "Signals: SIGHUP reloads (rolling restart), SIGTERM/SIGINT drain and stop,\n"
                "SIGUSR1 reopens the access log.\n"
                "See clusterd(8).\n",
-               CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ROOT);
+               CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ROOT,
+               CONFIG_DEFAULT_BUS_NAME);
 }
 
 enum {
@@ -89,6 +96,8 @@ static void print_config(const Config *c) {
         printf("exec-ready = %s\nexec-ready-timeout = %llums\n",
                c->exec_ready_started ? "started" : "notify",
                (unsigned long long) c->exec_ready_timeout_usec / 1000);
+        printf("worker-seccomp = %s\n", config_seccomp_name(c->worker_seccomp));
+        printf("bus-name = %s\n", c->bus_name);
 }
 
 int main(int argc, char *argv[]) {
@@ -112,6 +121,8 @@ int main(int argc, char *argv[]) {
                 { "exec", required_argument, NULL, OPT_KEY },
                 { "exec-ready", required_argument, NULL, OPT_KEY },
                 { "exec-ready-timeout", required_argument, NULL, OPT_KEY },
+                { "worker-seccomp", required_argument, NULL, OPT_KEY },
+                { "bus-name", required_argument, NULL, OPT_KEY },
                 { "check-config", no_argument, NULL, OPT_CHECK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -188,12 +199,19 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         if (check) {
+                const char *why = NULL;
+
                 /* not an error, as at run time, but worth a line: every
                  * Content-Type would be application/octet-stream */
                 r = config_check_mime_types(&c);
                 if (r < 0 && !c.exec)
                         fprintf(stderr, "clusterd: warning: mime-types '%s': %s\n", c.mime_types,
                                 strerror(-r));
+                if (config_check_bus_name(c.bus_name, &why) < 0)
+                        fprintf(stderr,
+                                "clusterd: warning: bus-name '%s' is not a valid D-Bus name (%s): "
+                                "the control API will be off\n",
+                                c.bus_name, why);
                 if (c.exec)
                         fprintf(stderr,
                                 "clusterd: note: with exec, every worker runs '%s'; %s are "

@@ -89,10 +89,16 @@ void manager_update_status(Manager *m) {
         size_t n;
 
         manager_info(m, &info);
-        n = (size_t) snprintf(status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
-                              info.workers_serving, info.workers_wanted,
-                              (unsigned long long) info.requests,
-                              (unsigned long long) info.restarts);
+        /* application workers count their requests themselves, if at all */
+        if (m->config->config.exec)
+                n = (size_t) snprintf(status, sizeof status, "%u/%u workers, %llu restarts",
+                                      info.workers_serving, info.workers_wanted,
+                                      (unsigned long long) info.restarts);
+        else
+                n = (size_t) snprintf(
+                        status, sizeof status, "%u/%u workers, %llu requests, %llu restarts",
+                        info.workers_serving, info.workers_wanted,
+                        (unsigned long long) info.requests, (unsigned long long) info.restarts);
         if (m->state == MANAGER_STOPPING) {
                 unsigned left = 0;
                 for (const Child *c = m->children; c; c = c->next)
@@ -539,7 +545,7 @@ int manager_run(Manager *m) {
         r = manager_open_notify(m);
         if (r < 0)
                 return EXIT_FAILURE;
-        m->bus = bus_open(m, m->event);
+        m->bus = bus_open(m, m->event, m->config->config.bus_name);
         if (m->config->config.exec)
                 log_info("clusterd %s starting %u worker(s) running %s", CLUSTERD_VERSION,
                          m->n_slots, m->config->config.exec_path);

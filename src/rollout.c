@@ -98,6 +98,9 @@ int rollout_begin_reload(Manager *m) {
                                     "restart clusterd to apply them");
                         break;
                 }
+        if (strcmp(ref->config.bus_name, m->config->config.bus_name) != 0)
+                log_warning("reload: bus-name cannot change while running; restart clusterd to "
+                            "apply it");
         sd_notify(false, "RELOADING=1");
         log_info("reloading: replacing workers one at a time");
         config_unref(m->prev_config);

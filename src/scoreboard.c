@@ -141,6 +141,12 @@ int32_t *scoreboard_denied_syscall(Scoreboard *sb, unsigned index) {
         return index < SCOREBOARD_ENTRIES ? &sb->entries[index].denied_syscall : NULL;
 }
 
+int32_t scoreboard_read_denied_syscall(const Scoreboard *sb, unsigned index) {
+        return index < SCOREBOARD_ENTRIES
+                       ? __atomic_load_n(&sb->entries[index].denied_syscall, __ATOMIC_RELAXED)
+                       : -1;
+}
+
 bool scoreboard_read_entry(const Scoreboard *sb, unsigned index, ScoreCounters *ret,
                            unsigned *ret_worker_id, pid_t *ret_pid) {
         const ScoreEntry *e;

@@ -90,6 +90,11 @@ static inline void score_set32(uint32_t *field, uint32_t v) {
 
 /* ---- reading, from any process ---- */
 
+/* The system call the entry's process was denied by its seccomp filter, or
+ * -1: what the worker's SIGSYS handler noted. The manager reads it before
+ * it retires the entry of a worker that died of SIGSYS. */
+int32_t scoreboard_read_denied_syscall(const Scoreboard *sb, unsigned index);
+
 /* A consistent copy of one entry's counters. false when it is free. */
 bool scoreboard_read_entry(const Scoreboard *sb, unsigned index, ScoreCounters *ret,
                            unsigned *ret_worker_id, pid_t *ret_pid);

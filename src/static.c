@@ -5,7 +5,6 @@
 #include "static.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,17 +21,21 @@
 #include "mime.h"
 #include "path.h"
 #include "range.h"
+#include "root.h"
 #include "uri.h"
 
 /* Room for the query string kept by a directory redirect. */
 #define LOCATION_QUERY_MAX 2048
 
 struct StaticSite {
-        int root_fd;
+        Root *root; /* follows deploys; its /proc path is for dotfile symlinks */
         MimeTable *mime;
         FileCache *cache;
-        bool dotfiles;   /* serve dot segments: see path_is_hidden() */
-        char *root_path; /* the root as /proc names it, for dotfile symlinks; NULL: unknown */
+        bool dotfiles; /* serve dot segments: see path_is_hidden() */
+        /* the root's path has named no directory since root_failed_at;
+         * root_warned once it was logged */
+        bool root_failing, root_warned;
+        uint64_t root_failed_at;
 };
 
 int static_new(const Config *c, StaticSite **ret) {
@@ -43,11 +46,9 @@ int static_new(const Config *c, StaticSite **ret) {
         if (!s)
                 return -ENOMEM;
         s->dotfiles = c->dotfiles;
-        s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (s->root_fd < 0) {
-                r = negative_errno();
+        r = root_open(c->root, !c->dotfiles, now_usec(CLOCK_MONOTONIC_COARSE), &s->root);
+        if (r < 0)
                 goto fail;
-        }
         (void) mime_table_load(c->mime_types, &s->mime); /* missing file: octet-stream */
         if (!s->mime) {
                 r = -ENOMEM;
@@ -58,15 +59,11 @@ int static_new(const Config *c, StaticSite **ret) {
                 r = -ENOMEM;
                 goto fail;
         }
-        if (!s->dotfiles) {
-                char root_path[PATH_MAX];
-                if (path_of_fd(s->root_fd, root_path, sizeof root_path) >= 0)
-                        s->root_path = strdup(root_path);
-                if (!s->root_path) /* no /proc: only the path asked for is checked */
-                        log_warning("cannot tell where symlinks in %s lead: a symlink to a "
-                                    "dotfile will be served",
-                                    c->root);
-        }
+        /* no /proc: only the path asked for is checked */
+        if (!s->dotfiles && !root_proc_path(s->root))
+                log_warning("cannot tell where symlinks in %s lead: a symlink to a "
+                            "dotfile will be served",
+                            c->root);
         *ret = s;
         return 0;
 fail:
@@ -79,9 +76,7 @@ void static_free(StaticSite *s) {
                 return;
         filecache_free(s->cache);
         mime_table_free(s->mime);
-        free(s->root_path);
-        if (s->root_fd >= 0)
-                close(s->root_fd);
+        root_free(s->root);
         free(s);
 }
 
@@ -264,19 +259,6 @@ static enum MHD_Result queue_unsatisfiable(const Request *rq, const struct stat 
         return answer_once(rq, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 
-/* Reads the root's path again, for when it was renamed under the workers. */
-static int root_path_refresh(StaticSite *s) {
-        char buf[PATH_MAX];
-        int r = path_of_fd(s->root_fd, buf, sizeof buf);
-        char *copy = r < 0 ? NULL : strdup(buf);
-
-        if (!copy)
-                return r < 0 ? r : -ENOMEM;
-        free(s->root_path);
-        s->root_path = copy;
-        return 0;
-}
-
 /* Whether the file open as fd, reached through a symlink, sits at a hidden
  * path beneath the root; when that cannot be told, it is treated as hidden.
  * One readlink() for each file opened through a symlink; none for the rest,
@@ -286,9 +268,10 @@ static bool opened_hidden(StaticSite *s, const char *rel, int fd) {
         int r = path_of_fd(fd, resolved, sizeof resolved);
 
         if (r >= 0)
-                r = path_resolved_is_hidden(resolved, s->root_path);
-        if (r == -EXDEV && root_path_refresh(s) >= 0)
-                r = path_resolved_is_hidden(resolved, s->root_path);
+                r = path_resolved_is_hidden(resolved, root_proc_path(s->root));
+        /* the root was renamed under the worker */
+        if (r == -EXDEV && root_refresh_proc_path(s->root) >= 0)
+                r = path_resolved_is_hidden(resolved, root_proc_path(s->root));
         if (r < 0)
                 log_warning("cannot tell where '%s' leads (%s): answered as not found", rel,
                             strerror(-r));
@@ -326,6 +309,41 @@ static enum MHD_Result serve_cached(Request *rq, struct MHD_Response *r, const C
         return MHD_queue_response(rq->mhd, MHD_HTTP_OK, r);
 }
 
+/* A deploy pointed the root's path at another directory: new requests are
+ * served from that one, and the cache, which held the old one's files, is
+ * emptied. The path may name no directory for a moment (between the two
+ * renames of a deploy); the old one is served meanwhile, and a warning is
+ * logged once that has lasted a second. Whether the root changed. */
+static bool site_follow_root(StaticSite *s, uint64_t now) {
+        int r = root_check(s->root, now);
+
+        if (r > 0) {
+                filecache_clear(s->cache);
+                log_info("root %s names another directory now: serving %s", root_path(s->root),
+                         root_proc_path(s->root) ? root_proc_path(s->root) : "that one");
+        }
+        if (r >= 0) {
+                s->root_failing = s->root_warned = false;
+                return r > 0;
+        }
+        if (!s->root_failing) {
+                s->root_failing = true;
+                s->root_failed_at = now;
+        } else if (!s->root_warned && now - s->root_failed_at >= ROOT_CHECK_INTERVAL_USEC) {
+                log_warning("root %s: %s for a second now; still serving the directory it "
+                            "named before",
+                            root_path(s->root), strerror(-r));
+                s->root_warned = true;
+        }
+        return false;
+}
+
+/* Whether path_open() found nothing at the path, which may be there in the
+ * release the root's path names since a moment ago. */
+static bool open_found_nothing(int err) {
+        return err == -ENOENT || err == -ENOTDIR || err == -EISDIR;
+}
+
 /* The answer to a file that path_open() could not open with error err. */
 static Canned open_refusal(const char *rel, int err) {
         switch (err) {
@@ -357,6 +375,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
         const char *type, *range;
         bool is_index = false, names_directory = url_names_directory(url), use_cache;
         bool via_symlink = false;
+        uint64_t now = now_usec(CLOCK_MONOTONIC_COARSE); /* vDSO: no system call */
         int fd;
 
         range = MHD_lookup_connection_value(rq->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
@@ -373,17 +392,23 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
 
         /* draining responses need "Connection: close", which a shared cached
          * response must not get; a range is cut from the file itself */
+        if (root_due(s->root, now))
+                (void) site_follow_root(s, now);
         use_cache = !rq->draining && !range;
-        r = use_cache ? filecache_lookup(s->cache, s->root_fd, rel, &is_index, &v) : NULL;
+        r = use_cache ? filecache_lookup(s->cache, root_fd(s->root), rel, &is_index, &v) : NULL;
         if (r)
                 return serve_cached(rq, r, v, rel, is_index, names_directory, body_sent);
 
-        fd = path_open(s->root_fd, rel, &st, &is_index, &via_symlink);
+        fd = path_open(root_fd(s->root), rel, &st, &is_index, &via_symlink);
+        /* at once, not within the second: a page of the new release may
+         * link to what only the new release has */
+        if (open_found_nothing(fd) && site_follow_root(s, now))
+                fd = path_open(root_fd(s->root), rel, &st, &is_index, &via_symlink);
         if (fd < 0)
                 return answer_canned(rq, open_refusal(rel, fd));
         /* a symlink whose own name has no dot may lead to a dotfile; checked
          * before the redirect, which would tell that a directory is there */
-        if (via_symlink && !s->dotfiles && s->root_path && opened_hidden(s, rel, fd)) {
+        if (via_symlink && !s->dotfiles && root_proc_path(s->root) && opened_hidden(s, rel, fd)) {
                 close(fd);
                 return answer_canned(rq, CANNED_NOT_FOUND);
         }

@@ -3,12 +3,14 @@
  * spawning, handing a slot over to its replacement, filling the slots, and
  * killing what is overdue by its own settings. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "macro.h"
 #include "manager-internal.h"
+#include "worker-seccomp.h"
 #include "worker.h"
 
 static void manager_on_child_ready(Child *c, void *userdata) {
@@ -54,16 +56,52 @@ static void log_child_exit(const Child *c, const Slot *slot, const char *how) {
                             (double) slot->backoff_usec / USEC_PER_SEC);
 }
 
+/* A worker its seccomp filter trapped noted the call in its scoreboard entry
+ * before it died of SIGSYS: "seccomp (syscall socket)". false for any other
+ * end, a SIGSYS sent from outside included. Reads the entry: call it before
+ * the entry is retired. */
+static bool seccomp_reason(const Manager *m, const Child *c, const siginfo_t *si, char *buf,
+                           size_t size) {
+        char name[32];
+        int32_t nr;
+
+        if (si->si_code == CLD_EXITED || si->si_status != SIGSYS)
+                return false;
+        nr = scoreboard_read_denied_syscall(m->scoreboard, c->score_index);
+        if (nr < 0)
+                return false;
+        worker_seccomp_syscall_name(nr, name, sizeof name);
+        snprintf(buf, size, "seccomp (syscall %s)", name);
+        return true;
+}
+
+/* The reason WorkerExited carries. */
+static const char *exit_reason(const Child *c, const siginfo_t *si, bool drained,
+                               const char *seccomp) {
+        if (drained && si->si_status == 0)
+                return "drained";
+        if (drained && si->si_status == WORKER_EXIT_DRAIN_CUT)
+                return "drain timeout";
+        if (c->kill_reason)
+                return c->kill_reason;
+        if (seccomp)
+                return seccomp;
+        return si->si_code == CLD_EXITED ? "exited" : "killed";
+}
+
 static void manager_on_child_exit(Child *c, const siginfo_t *si, void *userdata) {
         Manager *m = userdata;
         Slot *slot = manager_slot(m, c->id);
         bool owned = slot && (slot->current == c || slot->replacement == c);
         bool drained = c->state == CHILD_DRAINING && si->si_code == CLD_EXITED && !c->kill_reason;
-        char how[96];
+        char how[96], denied[64];
+        bool trapped = seccomp_reason(m, c, si, denied, sizeof denied);
         int status;
 
         scoreboard_retire(m->scoreboard, c->score_index, NULL);
         child_describe_exit(si, how, sizeof how, &status);
+        if (trapped)
+                snprintf(how, sizeof how, "killed by %s", denied);
         if (owned && m->state != MANAGER_STOPPING) {
                 if (slot->current == c)
                         slot->current = NULL;
@@ -90,11 +128,7 @@ static void manager_on_child_exit(Child *c, const siginfo_t *si, void *userdata)
 
         /* before the unlink: the worker's bus object must still resolve */
         bus_emit_worker_exited(m->bus, c->id, c->pid,
-                               drained && si->si_status == 0 ? "drained"
-                               : drained && si->si_status == WORKER_EXIT_DRAIN_CUT
-                                       ? "drain timeout"
-                               : c->kill_reason ?: (si->si_code == CLD_EXITED ? "exited" : "killed"),
-                               status);
+                               exit_reason(c, si, drained, trapped ? denied : NULL), status);
         if (slot && slot->current == c)
                 slot->current = NULL; /* while stopping */
         if (slot && slot->replacement == c)

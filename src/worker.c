@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "scoreboard.h"
 #include "signals.h"
+#include "worker-seccomp.h"
 
 /* MHD deadlines further away than this are idle timeouts, which may fire
  * up to MHD_TIMER_ACCURACY_USEC late. */
@@ -449,6 +450,21 @@ static int worker_setup(Worker *w, const int *listen_fds, size_t n_fds) {
         return 0;
 }
 
+/* Once set up, a worker only serves: from here on its seccomp filter
+ * refuses anything else (worker-seccomp). It is installed here, not where
+ * the process is forked, because it fits the built-in worker alone. */
+static int worker_confine(Worker *w) {
+        ConfigSeccomp mode = w->config->worker_seccomp;
+        int r = worker_seccomp_install(mode,
+                                       scoreboard_denied_syscall(w->scoreboard, w->score_index));
+
+        if (r < 0)
+                return log_error("cannot install the seccomp filter (worker-seccomp %s): %s",
+                                 config_seccomp_name(mode), strerror(-r)),
+                       r;
+        return 0;
+}
+
 int worker_main(const WorkerSetup *setup) {
         Worker w = {
                 .config = setup->config,
@@ -464,6 +480,8 @@ int worker_main(const WorkerSetup *setup) {
         log_setup(tag, w.config->log_level);
 
         r = worker_setup(&w, setup->listen_fds, setup->n_listen_fds);
+        if (r >= 0)
+                r = worker_confine(&w);
         if (r >= 0) {
                 IpcReady ready = { .pid = (uint32_t) getpid(),
                                    .listeners = (uint32_t) setup->n_listen_fds };

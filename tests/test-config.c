@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <systemd/sd-bus.h>
 
 #include "config.h"
 #include "macro.h"
@@ -110,6 +111,8 @@ static void test_defaults(void **state) {
         assert_int_equal(c->access_log, CONFIG_ACCESS_LOG_OFF);
         assert_null(c->access_log_path);
         assert_string_equal(config_access_log_name(c), "off");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES); /* confined unless asked */
+        assert_string_equal(c->bus_name, "io.clusterd1");
         /* the defaults themselves pass validation, apart from the root */
         assert_true(c->heartbeat_interval_usec * 2 <= c->heartbeat_timeout_usec);
 }
@@ -185,12 +188,13 @@ static void test_init_out_of_memory(void **state) {
                 assert_int_equal(strdup_live, 0);
                 assert_null(c.root);
                 assert_null(c.mime_types);
+                assert_null(c.bus_name);
                 assert_int_equal(c.n_listen, 0);
                 config_done(&c);
                 config_done(&c);
         }
-        /* root, mime-types and the default listen address */
-        assert_int_equal(n, 4);
+        /* root, mime-types, bus-name and the default listen address */
+        assert_int_equal(n, 5);
 }
 
 /* config_build says so, and leaves nothing to free */
@@ -396,6 +400,30 @@ static void test_set_log_level(void **state) {
         expect_bad(c, "log-level", "DEBUG", -EINVAL);
         expect_bad(c, "log-level", "7", -EINVAL);
         assert_int_equal(c->log_level, LOG_WARNING);
+}
+
+static void test_set_worker_seccomp(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "worker-seccomp", "log");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_LOG);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "log");
+        expect_good(c, "worker-seccomp", "no");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_NO);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "no");
+        expect_good(c, "worker-seccomp", "yes");
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES);
+        assert_string_equal(config_seccomp_name(c->worker_seccomp), "yes");
+        expect_bad(c, "worker-seccomp", "on", -EINVAL);
+        expect_bad(c, "worker-seccomp", "YES", -EINVAL);
+        expect_bad(c, "worker-seccomp", "", -EINVAL);
+        expect_bad(c, "worker-seccomp", NULL, -EINVAL);
+        /* a bad value leaves the setting as it was */
+        assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES);
+        assert_int_equal(config_set(c, "worker-seccomp", "off", &reason), -EINVAL);
+        assert_string_equal(reason, "expected yes, no or log");
 }
 
 static void test_set_dotfiles(void **state) {
@@ -735,6 +763,76 @@ static void test_check_mime_types(void **state) {
         snprintf(missing, sizeof missing, "%s/no-such-mime.types", f->www);
         assert_int_equal(config_set(c, "mime-types", missing, &(const char *) { NULL }), 0);
         assert_int_equal(config_check_mime_types(c), -ENOENT);
+}
+
+/* bus-name takes any string; config_check_bus_name judges it, as sd-bus
+ * would, and says why it refuses one. */
+static void test_check_bus_name(void **state) {
+        Fixture *f = *state;
+        char longest[257];
+        const char *reason = NULL;
+
+        static const char *const good[] = {
+                "io.clusterd1",
+                "io.clusterd1.demo",
+                "io.clusterd1.my-app",
+                "io.clusterd1.my_app",
+                "io.clusterd1.a.b",
+                "io.clusterd1.app2",
+                "_a.B",
+                "a-.-b",
+        };
+        static const struct {
+                const char *name, *reason;
+        } bad[] = {
+                { "", "empty" },
+                { "io", "a single element" },
+                { "io.clusterd1.", "an empty element" },
+                { ".io.clusterd1", "an empty element" },
+                { "io..clusterd1", "an empty element" },
+                { "io.clusterd1.2app", "begins with a digit" },
+                { "1io.clusterd1", "begins with a digit" },
+                { "io.clusterd1.my app", "only letters, digits" },
+                { "io.clusterd1.my:app", "only letters, digits" },
+                { "io.clusterd1.my\\x2dapp", "only letters, digits" }, /* systemd-escape */
+                { "io.clusterd1.my@app", "only letters, digits" },
+                { ":1.42", "only letters, digits" }, /* a unique name, not to be owned */
+                { "io.clusterd1.caf\xc3\xa9", "only letters, digits" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                if (config_check_bus_name(good[i], &reason) != 0)
+                        fail_msg("'%s' refused: %s", good[i], reason);
+                assert_true(sd_bus_service_name_is_valid(good[i]) > 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                reason = NULL;
+                if (config_check_bus_name(bad[i].name, &reason) != -EINVAL)
+                        fail_msg("'%s' accepted", bad[i].name);
+                if (!reason || !strstr(reason, bad[i].reason))
+                        fail_msg("'%s': reason '%s', expected '%s'", bad[i].name,
+                                 reason ?: "(none)", bad[i].reason);
+                if (bad[i].name[0] != ':') /* sd-bus takes unique names too */
+                        assert_false(sd_bus_service_name_is_valid(bad[i].name) > 0);
+        }
+
+        /* 255 bytes at most */
+        memset(longest, 'a', sizeof longest - 1);
+        longest[1] = '.';
+        longest[255] = 0;
+        assert_int_equal(config_check_bus_name(longest, &reason), 0);
+        assert_true(sd_bus_service_name_is_valid(longest) > 0);
+        longest[255] = 'a';
+        longest[256] = 0;
+        assert_int_equal(config_check_bus_name(longest, &reason), -EINVAL);
+        assert_non_null(strstr(reason, "255"));
+        assert_false(sd_bus_service_name_is_valid(longest) > 0);
+
+        /* the key takes the value as it is, valid or not: the bus refuses it */
+        assert_int_equal(config_set(&f->c, "bus-name", "io.clusterd1.demo", &reason), 0);
+        assert_string_equal(f->c.bus_name, "io.clusterd1.demo");
+        assert_int_equal(config_set(&f->c, "bus-name", "io.clusterd1.2app", &reason), 0);
+        assert_string_equal(f->c.bus_name, "io.clusterd1.2app");
 }
 
 static void test_build_no_file(void **state) {
@@ -1193,6 +1291,7 @@ int main(void) {
                 T(test_set_log_level),
                 T(test_set_dotfiles),
                 T(test_set_access_log),
+                T(test_set_worker_seccomp),
                 T(test_set_unknown_key),
                 T(test_load_good_with_section),
                 T(test_load_good_without_section),
@@ -1209,6 +1308,7 @@ int main(void) {
                 T(test_build_listen_override_replaces),
                 T(test_build_listen_given),
                 T(test_check_mime_types),
+                T(test_check_bus_name),
                 T(test_build_no_file),
                 T(test_build_missing_root),
                 T(test_build_bad_override),

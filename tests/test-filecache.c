@@ -214,6 +214,28 @@ static void test_clamped_validators_not_cached(void **state) {
         assert_int_equal(hit->mtime, st.st_mtim.tv_sec);
 }
 
+/* what a root that is another directory now asks of the cache: nothing of
+ * the old one is kept, and what is stored afterwards is cached as before */
+static void test_clear_drops_everything(void **state) {
+        Fixture *f = *state;
+        bool idx;
+        const CondValidators *v;
+        write_file(f, "a.txt", "hello\n");
+        write_file(f, "b.txt", "world!\n");
+        assert_non_null(store(f, "a.txt"));
+        assert_non_null(store(f, "b.txt"));
+        assert_int_equal(filecache_bytes(f->cache), 13);
+        filecache_clear(f->cache);
+        assert_int_equal(filecache_bytes(f->cache), 0);
+        /* the files are unchanged: only the clear keeps them from a hit */
+        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(filecache_lookup(f->cache, f->root_fd, "b.txt", &idx, &v));
+        struct MHD_Response *r = store(f, "a.txt");
+        assert_non_null(r);
+        assert_ptr_equal(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v), r);
+        assert_int_equal(filecache_bytes(f->cache), 6);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_hit_returns_same_response, setup, teardown),
@@ -228,6 +250,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_large_file_not_cached, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clamped_validators_not_cached, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_clear_drops_everything, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

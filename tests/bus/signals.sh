@@ -45,4 +45,16 @@ check "worker 1's object shows the successor's pid" \
     test "$(bctl get-property io.clusterd1 /io/clusterd1/worker/1 io.clusterd1.Worker Pid)" = \
     "u $successor"
 
+# A worker its seccomp filter killed: WorkerExited names the call, with the
+# status of SIGSYS. gdb (root only) makes worker 2 call socket() the way an
+# exploited worker would.
+if [ "$(id -u)" = 0 ] && command -v gdb >/dev/null; then
+    victim=$(worker_pids 2)
+    timeout 60 gdb -p "$victim" -batch -ex 'call (int)socket(2,1,0)' >"$TMP/gdb.log" 2>&1
+    check "socket() in worker 2: WorkerExited 2 $victim 'seccomp (syscall socket)' 159" \
+        wait_for 10 saw "$TMP/signals.json" "^WorkerExited 2 $victim seccomp (syscall socket) 159$"
+else
+    echo "skip - not root, or no gdb: no worker can be made to call socket()"
+fi
+
 finish

@@ -23,8 +23,12 @@ wait_for() {
 }
 
 # Runs ab against the site in the background, writing its report to $1.
+# LOAD_URL, LOAD_CONCURRENCY and LOAD_OPTS (say -l, for answers whose length
+# varies, which ab otherwise counts as failed) change what it does.
 load_start() {
-	ct ab -q -r -t "${LOAD_SECONDS:-6}" -n 10000000 -c 16 "$URL" >"$1" 2>&1 &
+	# shellcheck disable=SC2086 # options, one a word
+	ct ab -q -r ${LOAD_OPTS:-} -t "${LOAD_SECONDS:-6}" -n 10000000 -c "${LOAD_CONCURRENCY:-16}" \
+		"${LOAD_URL:-$URL}" >"$1" 2>&1 &
 	LOAD_PID=$!
 	sleep 1
 }
@@ -178,6 +182,38 @@ check_kill_worker() {
 }
 
 site_answers() { [[ $(http_code) == 200 ]]; }
+
+# status_field PID FIELD: a field of /proc/PID/status in the container
+# shellcheck disable=SC2016 # an awk program
+status_field() { ct awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# Under the unit, whose SystemCallFilter= refuses seccomp() itself, every
+# worker still loads its own filter: one more than the manager, which has
+# the unit's alone. gdb (when the container has it) makes a worker call
+# socket(): the journal names the call and the worker is replaced.
+check_worker_seccomp() {
+	local manager filters w victim line status=0
+	manager=$(main_pid)
+	filters=$(status_field "$manager" Seccomp_filters)
+	for w in $(worker_pids); do
+		say "worker $w: Seccomp $(status_field "$w" Seccomp), $(status_field "$w" Seccomp_filters)" \
+			"filter(s), the manager $filters"
+		[[ $(status_field "$w" Seccomp_filters) == $((filters + 1)) ]] || status=1
+	done
+	if ! ct sh -c 'command -v gdb' >/dev/null; then
+		say "no gdb in the container: no call injected"
+		return "$status"
+	fi
+	victim=$(worker_pids)
+	victim=${victim%% *}
+	[[ $victim =~ ^[1-9][0-9]*$ ]] || { say "no worker"; return 1; }
+	ct timeout 60 gdb -p "$victim" -batch -ex 'call (int)socket(2,1,0)' >/dev/null 2>&1 || true
+	wait_for 10 old_pids_gone "$victim" && wait_for 10 full_house || status=1
+	line=$(ct journalctl -u clusterd.service --no-pager -o cat | grep "pid $victim killed" | tail -n 1)
+	say "socket() injected into worker $victim: ${line:-no journal line}"
+	[[ $line == *"pid $victim killed by seccomp (syscall socket)"* ]] || status=1
+	((status == 0))
+}
 
 check_kill_manager() {
 	local victim restarts t0 ms
@@ -360,6 +396,7 @@ run_common_checks() {
 	check "reload with a bad config: systemctl reload fails, nothing changes" check_reload_bad_config
 	check "restart under ab load: 0 failed" check_restart_under_load
 	check "kill -9 of a worker: replaced, unit active" check_kill_worker
+	check "workers have their own seccomp filter; a refused call is named" check_worker_seccomp
 	check "kill -9 of the manager: restarted, answers within 5s" check_kill_manager
 	check "the access log: /var/log/clusterd/access.log, combined format" check_access_log
 	check "SIGUSR1 to the manager: every worker reopens the access log" check_access_log_sigusr1
@@ -367,4 +404,145 @@ run_common_checks() {
 		check_access_log_journal
 	check "systemd-analyze security <= $SCORE_MAX" check_security_score
 	check "systemctl stop leaves no clusterd process" check_stop
+}
+
+# ---- an application under clusterd@.socket/.service (issue 12): the Python
+# example, installed under /usr/share/clusterd/examples by both paths ----
+
+APP=demo
+APP_PORT=8081
+APP_URL=http://127.0.0.1:$APP_PORT/
+APP_BUS=("io.clusterd1.$APP" /io/clusterd1 io.clusterd1.Manager)
+APP_DROPIN=/etc/systemd/system/clusterd@$APP.socket.d
+APP_SCORE_MAX=1.5
+
+app_main_pid() { ct systemctl show -p MainPID --value "clusterd@$APP.service"; }
+app_worker_pids() { ct pgrep -P "$(app_main_pid)" | sort -n | tr '\n' ' '; }
+app_full_house() { [[ $(ct pgrep -c -P "$(app_main_pid)") == 2 ]]; }
+
+# The template has no address: an instance without a drop-in is refused.
+check_app_needs_dropin() {
+	local out line
+	out=$(ct systemctl start "clusterd@$APP.socket" 2>&1) && return 1
+	line=$(ct journalctl -b -o cat --no-pager | grep -F "clusterd@$APP.socket: Unit has no Listen" |
+		tail -n 1)
+	say "systemctl start clusterd@$APP.socket with no drop-in: $(head -n 1 <<<"$out")"
+	say "journal: $line"
+	[[ $out == *"has a bad unit file setting"* && -n $line ]]
+}
+
+# The README's steps: the app's conf, the drop-in (one line per worker:
+# per-worker SO_REUSEPORT sockets), daemon-reload, enable --now; the first
+# request starts the service.
+check_app_start() {
+	local body before line
+	printf 'exec = python3 /usr/share/clusterd/examples/python/app.py\nworkers = 2\n' |
+		ct tee "/etc/clusterd/apps/$APP.conf" >/dev/null
+	ct mkdir -p "$APP_DROPIN"
+	printf '[Socket]\nListenStream=127.0.0.1:%s\nListenStream=127.0.0.1:%s\n' "$APP_PORT" \
+		"$APP_PORT" | ct tee "$APP_DROPIN/listen.conf" >/dev/null
+	ct systemctl daemon-reload
+	ct systemctl enable --now "clusterd@$APP.socket" 2>/dev/null || return 1
+	before=$(ct systemctl is-active "clusterd@$APP.service")
+	body=$(ct curl -s -m 10 "$APP_URL")
+	wait_for 10 app_full_house || return 1
+	line=$(ct journalctl -u "clusterd@$APP.service" -o cat | grep 'socket(s) from systemd')
+	say "clusterd@$APP.socket $(ct systemctl is-enabled "clusterd@$APP.socket");" \
+		"service before the first request: $before; GET $APP_URL -> '$body'; workers" \
+		"$(app_worker_pids)as $(ct stat -c %U "/proc/$(app_main_pid)"); $line"
+	[[ $before != active && $body == "hello from worker "[12]", pid "* ]] &&
+		[[ $line == "manager: using 2 socket(s) from systemd on 1 address(es)" ]] &&
+		[[ $(ct stat -c %U "/proc/$(app_main_pid)") == clusterd-app ]]
+}
+
+# Each worker's own stderr is in the unit's journal under its own _PID.
+check_app_journal() {
+	local p line status=0
+	for p in $(app_worker_pids); do
+		line=$(ct journalctl "_SYSTEMD_UNIT=clusterd@$APP.service" "_PID=$p" -o cat --no-pager |
+			head -n 1)
+		say "journalctl -u clusterd@$APP _PID=$p: $line"
+		[[ $line == "app.py: worker "[12]" pid $p serving 1 socket(s)" ]] || status=1
+	done
+	((status == 0))
+}
+
+check_app_status() {
+	local line
+	line=$(ct systemctl status "clusterd@$APP" --no-pager --lines=0 | grep 'Status:')
+	say "systemctl status clusterd@$APP:$line"
+	[[ $line == *'Status: "2/2 workers'* ]]
+}
+
+worker_status_set() {
+	[[ $(ct busctl --system get-property "io.clusterd1.$APP" /io/clusterd1/worker/1 \
+		io.clusterd1.Worker Status 2>&1) =~ ^s\ \"(serving|served\ [0-9]+\ requests)\"$ ]]
+}
+
+# The Python example's STATUS= line, per worker, on the instance's bus name;
+# beside it clusterd.service owns io.clusterd1, as another user.
+check_app_bus() {
+	local status=0 static_owner app_owner
+	wait_for 10 worker_status_set || status=1
+	say "busctl --system get-property io.clusterd1.$APP /io/clusterd1/worker/1" \
+		"io.clusterd1.Worker Status: $(ct busctl --system get-property "io.clusterd1.$APP" \
+			/io/clusterd1/worker/1 io.clusterd1.Worker Status 2>&1)"
+	[[ $(http_code) == 200 ]] || status=1 # starts clusterd.service
+	static_owner=$(ct busctl --system status io.clusterd1 | grep -E '^(PID|EUID)=' | xargs)
+	app_owner=$(ct busctl --system status "io.clusterd1.$APP" | grep -E '^(PID|EUID)=' | xargs)
+	say "io.clusterd1: $static_owner (clusterd.service $(main_pid));" \
+		"io.clusterd1.$APP: $app_owner (clusterd@$APP $(app_main_pid))"
+	[[ $static_owner == "PID=$(main_pid) EUID=$(ct id -u clusterd)" ]] || status=1
+	[[ $app_owner == "PID=$(app_main_pid) EUID=$(ct id -u clusterd-app)" ]] || status=1
+	((status == 0))
+}
+
+check_app_reload_under_load() {
+	local before after static_before status=0 last
+	before=$(app_worker_pids)
+	static_before=$(worker_pids)
+	LOAD_URL=$APP_URL LOAD_CONCURRENCY=4 LOAD_OPTS=-l LOAD_SECONDS=5 load_start "$E2E_DIR/ab-app"
+	ct systemctl reload "clusterd@$APP.service" || status=$?
+	last=$(ct busctl --system get-property "${APP_BUS[@]}" LastReload 2>&1)
+	say "systemctl reload clusterd@$APP: exit $status; LastReload: $last"
+	[[ $last == 's "reload 1 done"' ]] || status=1
+	load_check "$E2E_DIR/ab-app" || status=1
+	wait_for 35 old_pids_gone "$before" || status=1
+	wait_for 5 app_full_house || status=1
+	after=$(app_worker_pids)
+	say "workers before: $before; after: $after; clusterd.service's: $static_before-> $(worker_pids)"
+	[[ $(worker_pids) == "$static_before" ]] || status=1
+	((status == 0))
+}
+
+check_app_security_score() {
+	local line score
+	line=$(ct systemd-analyze security "clusterd@$APP.service" --no-pager | tail -n 1)
+	say "$line"
+	score=$(sed -n "s/.*clusterd@$APP.service: *\([0-9.]*\).*/\1/p" <<<"$line")
+	[[ -n $score ]] && awk -v s="$score" -v m="$APP_SCORE_MAX" 'BEGIN { exit !(s <= m) }'
+}
+
+no_app_process() { ! ct pgrep -f /usr/share/clusterd/examples/python/app.py >/dev/null; }
+
+# Stops and removes the instance, and stops the clusterd.service it started.
+check_app_stop() {
+	ct systemctl disable --now "clusterd@$APP.socket" 2>/dev/null &&
+		ct systemctl stop "clusterd@$APP.service" clusterd.service || return 1
+	wait_for 5 no_app_process || return 1
+	ct rm -r "$APP_DROPIN" "/etc/clusterd/apps/$APP.conf"
+	ct systemctl daemon-reload
+	say "stopped: clusterd@$APP $(ct systemctl is-active "clusterd@$APP.service"), no app.py process"
+}
+
+run_app_checks() {
+	check "clusterd@$APP.socket without a listen drop-in is refused" check_app_needs_dropin
+	check "clusterd@$APP: conf, drop-in, enable --now; the first request starts it" check_app_start
+	check "journal: each worker's own stderr under its own _PID" check_app_journal
+	check "systemctl status clusterd@$APP shows the manager's STATUS" check_app_status
+	check "busctl: io.clusterd1.$APP's worker Status, beside io.clusterd1" check_app_bus
+	check "reload clusterd@$APP under ab -c 4: 0 failed, every worker replaced" \
+		check_app_reload_under_load
+	check "systemd-analyze security clusterd@$APP.service <= $APP_SCORE_MAX" check_app_security_score
+	check "disable --now clusterd@$APP.socket, stop: no app process left" check_app_stop
 }

@@ -133,6 +133,7 @@ check_purge() {
 check "apt-get install creates the user, enables and starts clusterd.socket" check_install
 check "Static-Built-Using and Depends say which libmicrohttpd is inside" check_mhd_fields
 run_common_checks
+run_app_checks
 check "other addresses: listen.conf, daemon-reload, restart clusterd.socket" check_listen_dropin
 check "logrotate -f /etc/logrotate.d/clusterd: the workers write to the new file" check_logrotate
 check "upgrade under ab load: 0 failed, service restarted" check_upgrade_under_load

@@ -94,6 +94,7 @@ check_probe_inside() {
 check "meson install, sysusers, enable --now clusterd.socket" install_from_source
 check "meson install installed no libmicrohttpd file" check_no_mhd_files
 run_common_checks
+run_app_checks
 check "per-worker sockets from a drop-in (ReusePort=yes)" check_per_worker_sockets
 check "inside the container, the e2e probe skips with a reason (or goes)" check_probe_inside
 check "no clusterd process left" no_clusterd_process

@@ -42,7 +42,7 @@ CD_PID=$SPAWNED
 wait_serving 2
 
 before=$(worker_pids)
-ab -r -s 10 -c 8 -t 100 -n 2000000 "$URL/" >"$TMP/ab.out" 2>&1 &
+ab -l -r -s 10 -c 8 -t 100 -n 2000000 "$URL/" >"$TMP/ab.out" 2>&1 &
 ab_pid=$!
 track "$ab_pid"
 wait_for 30 ab_connected || die "ab did not get going"
