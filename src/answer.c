@@ -51,6 +51,7 @@ void answer_canned_free(CannedSet *set) {
 }
 
 enum MHD_Result answer_canned(const Request *rq, Canned which) {
+        answer_note_text(rq, strlen(canned_table[which].body));
         return MHD_queue_response(rq->mhd, canned_table[which].status,
                                   rq->canned->r[rq->draining][which]);
 }

@@ -40,8 +40,17 @@ typedef struct Request {
         bool draining;       /* answers carry "Connection: close" */
         size_t pool_size;    /* connection-memory: see mhd_room_for_answer() */
         MhdUncork *uncork;   /* where fd answers list their connection */
-        uint64_t body_bytes; /* set by the handler: the body bytes it queued */
+        uint64_t body_bytes; /* set by the handler: the file bytes it queued */
+        /* where a text answer (canned, a redirect, /metrics) puts the length
+         * of its body, for the access log; may be NULL */
+        uint64_t *text_bytes;
 } Request;
+
+/* Notes the body length of the text answer about to be queued. */
+static inline void answer_note_text(const Request *rq, size_t len) {
+        if (rq->text_bytes)
+                *rq->text_bytes = len;
+}
 
 /* Queues a canned answer. */
 enum MHD_Result answer_canned(const Request *rq, Canned which);

@@ -254,6 +254,19 @@ static int method_reload_tls(sd_bus_message *msg, void *userdata, sd_bus_error *
         return bus_reply_result(msg, r, error, "cannot reload");
 }
 
+static int method_reopen_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uid_t uid;
+        int r;
+
+        r = bus_check_caller(msg, &uid, error);
+        if (r < 0)
+                return r;
+        log_info("bus: uid %u asks to reopen the logs: %u worker(s) reopen the access log",
+                 (unsigned) uid, manager_reopen_logs(m));
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int method_restart_worker(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         ManagerInfo info;
@@ -348,6 +361,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_restart_worker, 0),
         SD_BUS_METHOD_WITH_ARGS("SendMessage", SD_BUS_ARGS("u", id, "s", text), SD_BUS_NO_RESULT,
                                 method_send_message, 0),
+        SD_BUS_METHOD_WITH_ARGS("ReopenLogs", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reopen_logs,
+                                0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerStarted", SD_BUS_ARGS("u", id, "u", pid), 0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerMessage", SD_BUS_ARGS("u", id, "u", pid, "s", text), 0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerExited",

@@ -286,6 +286,16 @@ void child_drain(Child *c) {
         }
 }
 
+bool child_logs_to_file(const Child *c) {
+        return c->kind == CHILD_BUILTIN && c->settings->config.access_log == CONFIG_ACCESS_LOG_FILE;
+}
+
+int child_reopen_log(Child *c) {
+        if (!child_logs_to_file(c))
+                return 0;
+        return ipc_send(c->fd, IPC_REOPEN, c->id, NULL, 0);
+}
+
 const char *child_overdue(const Child *c, uint64_t now) {
         const Config *s = &c->settings->config;
 

@@ -72,6 +72,7 @@ struct Child {
         unsigned score_index;
         int listen_fds[LISTEN_MAX_PER_WORKER];
         size_t n_listen_fds;
+        unsigned reopens_sent;   /* the manager's reopen requests it was told of */
         const char *kill_reason; /* set when the manager killed it */
         bool start_timed_out;    /* killed for not getting ready in time */
         ChildExec *exec;         /* for CHILD_EXEC */
@@ -103,6 +104,15 @@ int child_spawn(sd_event *e, const ChildSpawn *p, const ChildEvents *events, voi
 /* Tells it to stop accepting, finish what it serves and exit, within its own
  * drain-timeout: the built-in server by a message, a program by SIGTERM. */
 void child_drain(Child *c);
+
+/* Whether it writes an access log file, which logrotate's SIGUSR1 should
+ * make it reopen: a built-in worker whose config names one. */
+bool child_logs_to_file(const Child *c);
+
+/* Tells such a worker to reopen its access log file. 0 for any other
+ * child, which is not told (an application worker's logs are its own
+ * business); -EAGAIN while its channel is full. */
+int child_reopen_log(Child *c);
 
 /* The child serves now (its READY, however it came): tells the owner. */
 void child_became_ready(Child *c);

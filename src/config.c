@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdio.h>
@@ -69,6 +70,7 @@ static void exec_clear(Config *c) {
 void config_done(Config *c) {
         free(c->root);
         free(c->mime_types);
+        free(c->access_log_path);
         free(c->bus_name);
         listen_clear(c);
         exec_clear(c);
@@ -77,7 +79,7 @@ void config_done(Config *c) {
         free(c->tls_key);
         free(c->tls_priorities);
         tls_material_done(&c->tls); /* wipes the key */
-        c->root = c->mime_types = c->bus_name = NULL;
+        c->root = c->mime_types = c->access_log_path = c->bus_name = NULL;
         c->tls_certificate = c->tls_key = c->tls_priorities = NULL;
 }
 
@@ -198,6 +200,35 @@ static int set_dotfiles(Config *c, const char *v) {
         else
                 return -EINVAL;
         return 0;
+}
+
+/* access-log = off | journal | /absolute/path: a relative one would depend
+ * on the directory clusterd was started in. */
+static int set_access_log(Config *c, const char *v) {
+        if (strcmp(v, "off") == 0 || strcmp(v, "journal") == 0) {
+                c->access_log = *v == 'o' ? CONFIG_ACCESS_LOG_OFF : CONFIG_ACCESS_LOG_JOURNAL;
+                free(c->access_log_path);
+                c->access_log_path = NULL;
+                return 0;
+        }
+        if (*v != '/' || v[strlen(v) - 1] == '/')
+                return -EINVAL;
+        int r = set_string(&c->access_log_path, v);
+        if (r < 0)
+                return r;
+        c->access_log = CONFIG_ACCESS_LOG_FILE;
+        return 0;
+}
+
+const char *config_access_log_name(const Config *c) {
+        switch (c->access_log) {
+        case CONFIG_ACCESS_LOG_FILE:
+                return c->access_log_path;
+        case CONFIG_ACCESS_LOG_JOURNAL:
+                return "journal";
+        default:
+                return "off";
+        }
 }
 
 /* exec = COMMAND [ARG]...; an empty value goes back to the built-in server. */
@@ -336,6 +367,12 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 r = set_dotfiles(c, value);
                 if (r < 0)
                         REASON("expected allow or deny");
+                return r;
+        }
+        if (strcmp(key, "access-log") == 0) {
+                r = set_access_log(c, value);
+                if (r == -EINVAL)
+                        REASON("expected off, journal or the absolute path of a file");
                 return r;
         }
         if (strcmp(key, "exec") == 0) {
@@ -551,6 +588,48 @@ static int config_find_program(Config *c, char err[CONFIG_ERROR_MAX]) {
         return 0;
 }
 
+/* Whether the workers will be able to append to the access log, without
+ * creating it: a --check-config run as root must not leave a file that the
+ * service's user cannot write. An existing file is opened for appending and
+ * closed; for a missing one its directory must let us create it. */
+static int check_access_log(const Config *c, char err[CONFIG_ERROR_MAX]) {
+        const char *path = c->access_log_path;
+        struct stat st;
+        int fd, r = 0;
+
+        if (c->access_log == CONFIG_ACCESS_LOG_JOURNAL) {
+                if (stat(CONFIG_JOURNAL_SOCKET, &st) < 0)
+                        r = negative_errno();
+                else if (!S_ISSOCK(st.st_mode))
+                        r = -ENOTSOCK;
+                if (r < 0)
+                        snprintf(err, CONFIG_ERROR_MAX,
+                                 "access-log journal: no journal to send to: %s: %s",
+                                 CONFIG_JOURNAL_SOCKET, strerror(-r));
+                return r;
+        }
+        if (c->access_log != CONFIG_ACCESS_LOG_FILE)
+                return 0;
+        /* O_NONBLOCK: a FIFO without a reader fails at once instead of waiting */
+        fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+                close(fd);
+                return 0;
+        }
+        r = negative_errno();
+        if (r == -ENOENT) {
+                _cleanup_free_ char *dir = strdup(path);
+                if (!dir)
+                        return -ENOMEM;
+                *strrchr(dir, '/') = '\0';
+                if (faccessat(AT_FDCWD, *dir ? dir : "/", W_OK | X_OK, AT_EACCESS) == 0)
+                        return 0;
+                r = negative_errno();
+        }
+        snprintf(err, CONFIG_ERROR_MAX, "access-log '%s': %s", path, strerror(-r));
+        return r;
+}
+
 static int config_validate(Config *c, const char *where, char err[CONFIG_ERROR_MAX]) {
         struct stat st;
 
@@ -560,7 +639,7 @@ static int config_validate(Config *c, const char *where, char err[CONFIG_ERROR_M
                 return -EINVAL;
         }
         if (c->exec)
-                return config_find_program(c, err); /* the root is not used */
+                return config_find_program(c, err); /* the root and access log are not used */
         if (stat(c->root, &st) < 0) {
                 snprintf(err, CONFIG_ERROR_MAX, "%sroot '%s': %s", where, c->root, strerror(errno));
                 return -ENOENT;
@@ -569,7 +648,7 @@ static int config_validate(Config *c, const char *where, char err[CONFIG_ERROR_M
                 snprintf(err, CONFIG_ERROR_MAX, "%sroot '%s': not a directory", where, c->root);
                 return -ENOTDIR;
         }
-        return 0;
+        return check_access_log(c, err);
 }
 
 int config_check_mime_types(const Config *c) {

@@ -16,6 +16,16 @@
 #define CONFIG_MAX_LISTEN 16u
 #define CONFIG_ERROR_MAX 512
 
+/* Where each answered request is logged (access-log). */
+typedef enum ConfigAccessLog {
+        CONFIG_ACCESS_LOG_OFF,
+        CONFIG_ACCESS_LOG_FILE, /* appended to access_log_path */
+        CONFIG_ACCESS_LOG_JOURNAL,
+} ConfigAccessLog;
+
+/* The socket journald takes native entries on. */
+#define CONFIG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 /* What confines a built-in worker once it is set up (worker-seccomp). */
 typedef enum ConfigSeccomp {
         CONFIG_SECCOMP_YES, /* a call outside the filter kills the worker */
@@ -40,7 +50,9 @@ typedef struct Config {
         size_t connection_memory;          /* bytes per connection */
         int log_level;                     /* syslog priority */
         bool dotfiles;                     /* serve paths with a segment starting with '.' */
-        char *bus_name;                    /* the D-Bus name the control API takes */
+        ConfigAccessLog access_log;
+        char *access_log_path; /* an absolute path, for CONFIG_ACCESS_LOG_FILE */
+        char *bus_name;        /* the D-Bus name the control API takes */
         /* application workers: a program of the user's instead of the
          * built-in server (NULL: the built-in server) */
         char *exec;                       /* the command line as given */
@@ -61,9 +73,9 @@ typedef struct Config {
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
-#define CONFIG_BUILTIN_ONLY_KEYS                                                                \
-        "root, dotfiles, mime-types, connection-timeout, connection-limit, connection-memory, " \
-        "worker-seccomp, tls-certificate, tls-key, tls-priorities"
+#define CONFIG_BUILTIN_ONLY_KEYS                                                         \
+        "root, dotfiles, mime-types, access-log, connection-timeout, connection-limit, " \
+        "connection-memory, worker-seccomp, tls-certificate, tls-key, tls-priorities"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {
@@ -126,6 +138,9 @@ const char *config_tls_priorities(const Config *c);
  * config error (workers then answer every file as application/octet-stream),
  * but worth a warning from whoever checks the config. */
 int config_check_mime_types(const Config *c);
+
+/* "off", "journal" or the file's path. */
+const char *config_access_log_name(const Config *c);
 
 /* "yes", "no" or "log". */
 const char *config_seccomp_name(ConfigSeccomp s);

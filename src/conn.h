@@ -3,9 +3,30 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "accesslog.h"
+
 struct MHD_Connection;
+
+/* What the connection's current request was and what it got, kept for the
+ * access log from its request line to its end, then cleared. */
+#define CONN_METHOD_MAX 32u
+#define CONN_VERSION_MAX 16u
+typedef struct ConnRequest {
+        char *target; /* the request-target as sent (cut to a log line's room), or NULL */
+        size_t target_len, target_size;
+        char method[CONN_METHOD_MAX + 1]; /* "" until the handler saw the request */
+        char version[CONN_VERSION_MAX + 1];
+        bool head;
+        /* clusterd queued the answer: then, and only then, are the
+         * request's headers sure to be there at its end (an error answer of
+         * MHD's own throws them away) */
+        bool answered;
+        unsigned raw_status; /* an answer written to the socket directly, or 0 */
+        uint64_t body_bytes; /* of the answer */
+} ConnRequest;
 
 typedef struct Conn {
         struct MHD_Connection *mhd;
@@ -18,6 +39,8 @@ typedef struct Conn {
         /* CLOCK_MONOTONIC usec: accepted, its last request ended, or the
          * request line of the next one came in */
         uint64_t waiting_since;
+        ConnRequest rq;
+        char remote[ACCESSLOG_ADDR_MAX]; /* the client's address as logged, "" until needed */
         struct Conn *prev, *next;
 } Conn;
 
@@ -45,8 +68,30 @@ void conn_request_started(Conn *conn, uint64_t now);
 void conn_answering(Conn *conn);
 
 /* The answer went out (or the request was dropped), as of now: the
- * connection waits for its next request, briefly while draining. */
+ * connection waits for its next request, briefly while draining. What was
+ * noted of the request is cleared. */
 void conn_request_done(Conn *conn, uint64_t now, bool draining);
+
+/* For the access log; each takes NULL and does nothing. */
+
+/* The request line came in: keeps a copy of its target, at most max bytes.
+ * -ENOMEM leaves the target out of the log line. */
+int conn_note_target(Conn *conn, const char *target, size_t max);
+
+/* The handler sees the request for the first time. */
+void conn_note_request(Conn *conn, const char *method, const char *version);
+
+/* The handler queued an answer with body_bytes in its body. */
+void conn_note_answered(Conn *conn, uint64_t body_bytes);
+
+/* An answer written to the socket without MHD: its status and body. */
+void conn_note_raw_answer(Conn *conn, unsigned status, uint64_t body_bytes);
+
+/* The log line of the request ending on c, as of what was noted and what
+ * MHD says: false when the request got no answer at all (the client left,
+ * it never arrived whole), which has no line. The entry's strings point
+ * into conn and into MHD's connection, valid until conn_request_done(). */
+bool conn_log_entry(Conn *conn, struct MHD_Connection *c, AccessEntry *ret);
 
 /* Shuts down the connections whose request has not arrived whole within
  * timeout_usec of the time they began waiting (see Conn.waiting_since).

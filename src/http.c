@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "answer.h"
 #include "conn.h"
 #include "listen.h"
@@ -39,6 +40,7 @@ struct HttpServer {
         ConnList conns;
         MhdUncork uncork;
         CannedSet canned;
+        AccessLog *log; /* the worker's, or NULL */
 };
 
 /* A TLS connection's handshake is counted once: done as soon as a request
@@ -59,6 +61,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         /* the rest of the request gets a full connection-timeout of its own:
          * a request begun late in an idle spell is not cut half-way */
         conn_request_started(conn, now_usec(CLOCK_MONOTONIC));
+        /* as sent: MHD decodes it in place after this call */
+        if (s->log)
+                (void) conn_note_target(conn, uri, ACCESSLOG_TARGET_MAX);
         (void) mhd_refuse_heavy_uri(c, uri, s->pool_size);
         /* NULL keeps the request's context NULL, as on_request() expects.
          * Registering this callback also makes MHD call on_completed() for
@@ -92,23 +97,48 @@ static Request request_make(HttpServer *s, struct MHD_Connection *c) {
         };
 }
 
+/* The answer to a request read whole (its body, if any, dropped). */
+static enum MHD_Result dispatch_request(HttpServer *s, Request *rq, const char *url, bool get,
+                                        bool allowed) {
+        enum MHD_Result ret;
+
+        if (!allowed)
+                return answer_canned(rq, CANNED_NOT_ALLOWED);
+        if (strcmp(url, "/healthz") == 0)
+                return metrics_serve_health(rq);
+        if (strcmp(url, "/metrics") == 0)
+                return metrics_serve(rq, s->scoreboard, s->worker_id);
+        ret = static_serve(s->site, rq, url, get);
+        score_add(&s->counters->bytes_sent, rq->body_bytes);
+        return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
         HttpServer *s = cls;
+        uint64_t text_bytes = 0;
         Request rq = request_make(s, c);
         enum MHD_Result ret;
+        Conn *conn;
 
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
         bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
         if (mhd_first_call(req_cls)) {
+                conn = conn_get(c);
+                if (s->log)
+                        conn_note_request(conn, method, version);
                 if (!mhd_room_for_answer(c, s->pool_size, 0))
                         return mhd_refuse_headers_too_large(
                                 c, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
                 if (!allowed && refuse_before_body(c, version)) {
-                        conn_answering(conn_get(c));
-                        return answer_canned(&rq, CANNED_NOT_ALLOWED);
+                        conn_answering(conn);
+                        rq.text_bytes = &text_bytes;
+                        ret = answer_canned(&rq, CANNED_NOT_ALLOWED);
+                        if (s->log)
+                                conn_note_answered(conn, text_bytes);
+                        return ret;
                 }
                 mhd_await_second_call(req_cls, s);
                 return MHD_YES;
@@ -117,26 +147,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *upload_data_size = 0; /* a body is never used; discard it */
                 return MHD_YES;
         }
-        conn_answering(conn_get(c)); /* from here on, the stall cut leaves it alone */
-
-        if (!allowed)
-                return answer_canned(&rq, CANNED_NOT_ALLOWED);
-        if (strcmp(url, "/healthz") == 0)
-                return metrics_serve_health(&rq);
-        if (strcmp(url, "/metrics") == 0)
-                return metrics_serve(&rq, s->scoreboard, s->worker_id);
-        ret = static_serve(s->site, &rq, url, get);
-        score_add(&s->counters->bytes_sent, rq.body_bytes);
+        conn = conn_get(c);
+        conn_answering(conn); /* from here on, the stall cut leaves it alone */
+        rq.text_bytes = &text_bytes;
+        ret = dispatch_request(s, &rq, url, get, allowed);
+        if (s->log)
+                conn_note_answered(conn, rq.body_bytes + text_bytes);
         return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
         HttpServer *s = cls;
+        Conn *conn = conn_get(c);
+        AccessEntry e;
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 score_add(&s->counters->requests, 1);
-        conn_request_done(conn_get(c), now_usec(CLOCK_MONOTONIC), s->draining);
+        if (s->log && conn && conn_log_entry(conn, c, &e))
+                accesslog_add(s->log, &e, time(NULL));
+        conn_request_done(conn, now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -239,6 +269,10 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
 fail:
         http_server_free(s);
         return r;
+}
+
+void http_server_set_access_log(HttpServer *s, AccessLog *log) {
+        s->log = log;
 }
 
 size_t http_server_n_daemons(const HttpServer *s) {

@@ -10,6 +10,7 @@
 
 typedef struct HttpServer HttpServer;
 typedef struct Scoreboard Scoreboard;
+typedef struct AccessLog AccessLog;
 
 /* Starts one MHD daemon per fd, with TLS where tls[i] (c->tls must then be
  * loaded; tls may be NULL: none). The server counts in its entry of the
@@ -17,6 +18,11 @@ typedef struct Scoreboard Scoreboard;
  * so far is stopped and the fds must be considered closed. */
 int http_server_new(const Config *c, unsigned worker_id, const int *fds, const bool *tls,
                     size_t n_fds, Scoreboard *sb, unsigned score_index, HttpServer **ret);
+
+/* Where each answered request gets its line from now on: log, which must
+ * outlive the server (its last requests end in http_server_free()), or
+ * NULL for none. */
+void http_server_set_access_log(HttpServer *s, AccessLog *log);
 
 size_t http_server_n_daemons(const HttpServer *s);
 

@@ -17,6 +17,8 @@ int ipc_payload_size(uint16_t type) {
                 return sizeof(IpcHeartbeat);
         case IPC_DRAIN:
                 return sizeof(IpcDrain);
+        case IPC_REOPEN:
+                return 0;
         default:
                 return -EPROTO;
         }
@@ -30,6 +32,8 @@ const char *ipc_type_name(uint16_t type) {
                 return "heartbeat";
         case IPC_DRAIN:
                 return "drain";
+        case IPC_REOPEN:
+                return "reopen";
         default:
                 return "unknown";
         }

@@ -11,6 +11,7 @@ typedef enum IpcType {
         IPC_READY = 1,     /* worker -> manager: serving */
         IPC_HEARTBEAT = 2, /* worker -> manager: alive, with counters */
         IPC_DRAIN = 3,     /* manager -> worker: stop accepting, finish, exit */
+        IPC_REOPEN = 4,    /* manager -> worker: reopen the access log (no payload) */
 } IpcType;
 
 typedef struct IpcHeader {

@@ -44,6 +44,9 @@ static void help(void) {
                "info)\n"
                "      --dotfiles allow|deny     serve paths with a segment starting with '.',\n"
                "                                /.well-known aside (default deny: 404)\n"
+               "      --access-log off|FILE|journal  log each request, in the combined format,\n"
+               "                                to FILE (an absolute path) or the journal\n"
+               "                                (default off)\n"
                "      --exec 'COMMAND [ARG]...' run this program as every worker, in place of\n"
                "                                the built-in server (split as ExecStart=)\n"
                "      --exec-ready notify|started  a program serves once it says READY=1\n"
@@ -58,7 +61,8 @@ static void help(void) {
                "      --check-config            check the configuration, print it and exit\n"
                "  -h, --help                    show this help\n"
                "      --version                 show the version\n\n"
-               "Signals: SIGHUP reloads (rolling restart), SIGTERM/SIGINT drain and stop.\n"
+               "Signals: SIGHUP reloads (rolling restart), SIGTERM/SIGINT drain and stop,\n"
+               "SIGUSR1 reopens the access log.\n"
                "See clusterd(8).\n",
                CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_LISTEN, TLS_DEFAULT_PRIORITIES,
                CONFIG_DEFAULT_ROOT, CONFIG_DEFAULT_BUS_NAME);
@@ -91,6 +95,7 @@ static void print_config(const Config *c) {
                                               "warning", "notice", "info", "debug" };
         printf("log-level = %s\n", levels[c->log_level & 7]);
         printf("dotfiles = %s\n", c->dotfiles ? "allow" : "deny");
+        printf("access-log = %s\n", config_access_log_name(c));
         if (c->exec) {
                 printf("exec = %s\n", c->exec);
                 printf("# exec runs %s\n", c->exec_path);
@@ -132,6 +137,7 @@ int main(int argc, char *argv[]) {
                 { "mime-types", required_argument, NULL, OPT_KEY },
                 { "log-level", required_argument, NULL, OPT_KEY },
                 { "dotfiles", required_argument, NULL, OPT_KEY },
+                { "access-log", required_argument, NULL, OPT_KEY },
                 { "exec", required_argument, NULL, OPT_KEY },
                 { "exec-ready", required_argument, NULL, OPT_KEY },
                 { "exec-ready-timeout", required_argument, NULL, OPT_KEY },

@@ -45,6 +45,7 @@ struct Manager {
 
         ManagerState state;
         bool reload_requested;
+        unsigned reopens;           /* SIGUSR1s and ReopenLogs calls: see Child.reopens_sent */
         const char *stop_requested; /* why, once asked */
         int exit_status;
 

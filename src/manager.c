@@ -194,10 +194,30 @@ static void manager_publish(Manager *m) {
         scoreboard_set_manager(m->scoreboard, &s);
 }
 
+/* Tells each worker that writes a log file of the reopens asked since it
+ * was last told, draining ones too: they write lines until they exit. One
+ * whose channel is full now hears at a later dispatch (the check timer's at
+ * the latest); one that is going away is left to its exit. */
+static void manager_send_reopens(Manager *m) {
+        for (Child *c = m->children; c; c = c->next) {
+                if (c->reopens_sent == m->reopens)
+                        continue;
+                int r = child_reopen_log(c);
+                if (r == -EAGAIN)
+                        continue;
+                if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+                        log_warning("worker %u pid %d: cannot tell it to reopen its access log: "
+                                    "%s",
+                                    c->id, (int) c->pid, strerror(-r));
+                c->reopens_sent = m->reopens;
+        }
+}
+
 static void manager_dispatch(Manager *m) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         manager_kill_overdue(m, now);
+        manager_send_reopens(m);
         if (m->stop_requested && m->state != MANAGER_STOPPING)
                 manager_stop_begin(m);
         if (m->state == MANAGER_STOPPING) {
@@ -317,6 +337,16 @@ int manager_restart_worker(Manager *m, unsigned id) {
         return 0;
 }
 
+unsigned manager_reopen_logs(Manager *m) {
+        unsigned n = 0;
+
+        m->reopens++;
+        for (const Child *c = m->children; c; c = c->next)
+                n += child_logs_to_file(c);
+        manager_schedule(m);
+        return n;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         int sig = (int) si->ssi_signo;
@@ -333,9 +363,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                                     : sig == SIGQUIT ? "SIGQUIT"
                                                      : "SIGTERM";
                 break;
-        case SIGUSR1:
-                log_info("SIGUSR1: no log file to reopen");
+        case SIGUSR1: {
+                unsigned n = manager_reopen_logs(m);
+                if (n)
+                        log_info("SIGUSR1: reopening the access log in %u worker(s)", n);
+                else
+                        log_info("SIGUSR1: no log file to reopen");
                 break;
+        }
         default:
                 log_notice("ignoring SIG%s from pid %u", sigabbrev_np(sig) ?: "?",
                            (unsigned) si->ssi_pid);

@@ -52,6 +52,11 @@ int manager_scale(Manager *m, unsigned workers);
 /* id is the 1-based worker id; -ENOENT for no such worker. */
 int manager_restart_worker(Manager *m, unsigned id);
 
+/* Makes every built-in worker that writes an access log file reopen it, as
+ * logrotate's postrotate asks (SIGUSR1, ReopenLogs). Application workers
+ * are not told. Returns how many workers will be. */
+unsigned manager_reopen_logs(Manager *m);
+
 /* Sends a line to application worker id's message channel, or to every
  * application worker for id 0. -ENOENT: no such worker; -EOPNOTSUPP: it
  * runs the built-in server; -EINVAL: a newline in the text or too long;

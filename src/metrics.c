@@ -13,7 +13,7 @@ static bool id_shown(const ScoreSnapshot *s, unsigned i) {
 
         return s->live_processes[i] > 0 || t->requests || t->bytes_sent || t->restarts ||
                t->stalled_closed || t->accept_failed || t->framing_refused || t->tls_handshakes ||
-               t->tls_handshakes_failed;
+               t->tls_handshakes_failed || t->access_log_errors;
 }
 
 typedef struct Series {
@@ -48,6 +48,9 @@ static uint64_t v_tls_handshakes(const ScoreSnapshot *s, unsigned i) {
 static uint64_t v_tls_failed(const ScoreSnapshot *s, unsigned i) {
         return s->retired[i].tls_handshakes_failed + s->live[i].tls_handshakes_failed;
 }
+static uint64_t v_access_log_errors(const ScoreSnapshot *s, unsigned i) {
+        return s->retired[i].access_log_errors + s->live[i].access_log_errors;
+}
 static uint64_t v_restarts(const ScoreSnapshot *s, unsigned i) {
         return s->retired[i].restarts;
 }
@@ -69,6 +72,8 @@ static const Series series[] = {
         { "tls_handshakes_total", "counter", "TLS handshakes done.", v_tls_handshakes },
         { "tls_handshakes_failed_total", "counter",
           "TLS connections closed before their handshake was done.", v_tls_failed },
+        { "access_log_errors_total", "counter",
+          "Access log lines lost to a write error, such as a full disk.", v_access_log_errors },
         { "restarts_total", "counter", "Processes started because the one before died.",
           v_restarts },
         { "processes", "gauge", "Live processes: 2 while one replaces another.", v_processes },
@@ -139,6 +144,7 @@ enum MHD_Result metrics_serve(const Request *rq, const Scoreboard *sb, unsigned 
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(r, "X-Clusterd-Worker", id);
+        answer_note_text(rq, len);
         return answer_once(rq, MHD_HTTP_OK, r);
 }
 

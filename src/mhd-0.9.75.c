@@ -53,9 +53,10 @@ bool mhd_room_for_answer(struct MHD_Connection *c, size_t pool_size, size_t extr
  * status code and its reason, and `body` (NULL: none), which a HEAD answer
  * only announces. The socket is not waited for: should an earlier answer
  * still fill its send buffer (a client that pipelines and does not read),
- * this one is cut or lost, and the connection closes all the same. */
-static void send_raw_error(struct MHD_Connection *c, const char *status, const char *body,
-                           bool head) {
+ * this one is cut or lost, and the connection closes all the same. MHD
+ * knows nothing of it, so it is noted for the access log here. */
+static void send_raw_error(struct MHD_Connection *c, unsigned code, const char *status,
+                           const char *body, bool head) {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         char date[COND_DATE_MAX], buf[512];
@@ -74,10 +75,11 @@ static void send_raw_error(struct MHD_Connection *c, const char *status, const c
                      status, date, body ? strlen(body) : 0, body && !head ? body : "");
         if (n > 0 && (size_t) n < sizeof buf)
                 (void) send(ci->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        conn_note_raw_answer(conn_get(c), code, body && !head ? strlen(body) : 0);
 }
 
 enum MHD_Result mhd_refuse_headers_too_large(struct MHD_Connection *c, bool head) {
-        send_raw_error(c, "431 Request Header Fields Too Large",
+        send_raw_error(c, 431, "431 Request Header Fields Too Large",
                        "431 Request Header Fields Too Large\n", head);
         return MHD_NO; /* MHD closes the connection */
 }
@@ -108,7 +110,7 @@ bool mhd_refuse_heavy_uri(struct MHD_Connection *c, const char *uri, size_t pool
                 args = 0;
         if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= budget)
                 return false;
-        send_raw_error(c, "414 URI Too Long", NULL, false);
+        send_raw_error(c, 414, "414 URI Too Long", NULL, false);
         ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci)
                 (void) shutdown(ci->connect_fd, SHUT_RDWR);

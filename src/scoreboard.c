@@ -64,6 +64,7 @@ static void counters_load(const ScoreCounters *c, ScoreCounters *ret) {
         ret->framing_refused = __atomic_load_n(&c->framing_refused, __ATOMIC_RELAXED);
         ret->tls_handshakes = __atomic_load_n(&c->tls_handshakes, __ATOMIC_RELAXED);
         ret->tls_handshakes_failed = __atomic_load_n(&c->tls_handshakes_failed, __ATOMIC_RELAXED);
+        ret->access_log_errors = __atomic_load_n(&c->access_log_errors, __ATOMIC_RELAXED);
         ret->connections = __atomic_load_n(&c->connections, __ATOMIC_RELAXED);
         ret->draining = __atomic_load_n(&c->draining, __ATOMIC_RELAXED);
 }
@@ -113,6 +114,7 @@ void scoreboard_retire(Scoreboard *sb, unsigned index, ScoreCounters *ret) {
         t->framing_refused += c.framing_refused;
         t->tls_handshakes += c.tls_handshakes;
         t->tls_handshakes_failed += c.tls_handshakes_failed;
+        t->access_log_errors += c.access_log_errors;
         __atomic_store_n(&e->used, 0, __ATOMIC_RELAXED);
         write_end(sb);
         if (ret)
@@ -179,6 +181,7 @@ static void counters_sum(ScoreCounters *to, const ScoreCounters *c) {
         to->framing_refused += c->framing_refused;
         to->tls_handshakes += c->tls_handshakes;
         to->tls_handshakes_failed += c->tls_handshakes_failed;
+        to->access_log_errors += c->access_log_errors;
         to->connections += c->connections;
         to->draining |= c->draining;
 }
@@ -221,6 +224,7 @@ void scoreboard_total(const Scoreboard *sb, ScoreCounters *ret) {
                         ret->framing_refused += t->framing_refused;
                         ret->tls_handshakes += t->tls_handshakes;
                         ret->tls_handshakes_failed += t->tls_handshakes_failed;
+                        ret->access_log_errors += t->access_log_errors;
                 }
                 for (unsigned i = 0; i < SCOREBOARD_ENTRIES; i++) {
                         const ScoreEntry *e = &sb->entries[i];

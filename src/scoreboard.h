@@ -25,11 +25,12 @@ typedef struct ScoreCounters {
         uint64_t framing_refused;       /* requests refused with 400 for their framing */
         uint64_t tls_handshakes;        /* TLS connections whose handshake was done */
         uint64_t tls_handshakes_failed; /* closed before their handshake was */
+        uint64_t access_log_errors;     /* access log lines lost: a full disk, a write error */
         uint32_t connections;           /* open right now */
         uint32_t draining;
 } ScoreCounters;
 
-/* One worker process's line: one cache line of its own, so that workers
+/* One worker process's line: cache lines of its own (two), so that workers
  * counting on different CPUs never share one. */
 typedef struct ScoreEntry {
         ScoreCounters c;        /* the worker's */
@@ -43,6 +44,7 @@ typedef struct ScoreEntry {
 typedef struct ScoreRetired {
         uint64_t requests, bytes_sent, stalled_closed, accept_failed, framing_refused;
         uint64_t tls_handshakes, tls_handshakes_failed;
+        uint64_t access_log_errors;
         uint64_t restarts;
 } ScoreRetired;
 

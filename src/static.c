@@ -132,6 +132,7 @@ static enum MHD_Result redirect_to_directory(const Request *rq, const char *rel,
                 return MHD_NO;
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        answer_note_text(rq, sizeof body - 1);
         return answer_once(rq, MHD_HTTP_MOVED_PERMANENTLY, r);
 }
 
@@ -254,6 +255,7 @@ static enum MHD_Result queue_unsatisfiable(const Request *rq, const struct stat 
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
         add_validators(r, v);
+        answer_note_text(rq, sizeof body - 1);
         return answer_once(rq, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
 }
 

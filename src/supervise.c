@@ -200,6 +200,7 @@ int manager_spawn(Manager *m, Slot *slot, bool replacement) {
                 return r;
         }
         scoreboard_set_pid(m->scoreboard, index, c->pid);
+        c->reopens_sent = m->reopens; /* it opens its log afresh */
         c->next = m->children;
         m->children = c;
         if (replacement)

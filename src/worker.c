@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "http.h"
 #include "ipc.h"
 #include "listen.h"
@@ -30,6 +31,21 @@
 #define MHD_TIMER_COARSE_USEC (1 * USEC_PER_SEC)
 #define MHD_TIMER_ACCURACY_USEC (100 * USEC_PER_MSEC)
 
+/* An access log line is written at most a second after its request: the
+ * timer fires within its accuracy after LOG_FLUSH_USEC. Lost lines are
+ * logged at most once per LOG_LOSS_REPORT_USEC. */
+#define LOG_FLUSH_USEC (900 * USEC_PER_MSEC)
+#define LOG_FLUSH_ACCURACY_USEC (100 * USEC_PER_MSEC)
+#define LOG_LOSS_REPORT_USEC (60 * USEC_PER_SEC)
+
+/* What the access log's timer is armed for: writing the buffered lines
+ * out within a second, or, later, telling of losses held back. */
+typedef enum LogTimer {
+        LOG_TIMER_OFF,
+        LOG_TIMER_FLUSH,
+        LOG_TIMER_REPORT,
+} LogTimer;
+
 typedef struct Worker {
         const Config *config;
         unsigned id;
@@ -39,7 +55,11 @@ typedef struct Worker {
         sd_event *event;
         HttpServer *http;
         sd_event_source *mhd_timer;
-        uint32_t connections_peak; /* since memory was last handed back */
+        AccessLog *log;             /* NULL: access-log = off */
+        sd_event_source *log_timer; /* writes the buffered lines out */
+        LogTimer log_timer_for;
+        uint64_t log_reported_usec; /* when lost lines were last logged */
+        uint32_t connections_peak;  /* since memory was last handed back */
         uint64_t last_trim_usec;
         bool exiting;
 } Worker;
@@ -138,13 +158,80 @@ static int on_mhd_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Before every wait: arm the one timer to MHD's next deadline. A prepare
- * callback that fails would have sd-event switch the MHD source off for
- * good, so it never fails: it ends the worker instead. */
+/* ---- the access log ---- */
+
+/* Lost lines, logged at once the first time, then at most once a minute
+ * (always at exit), with the count since the last report. Never fatal. */
+static void worker_report_log_losses(Worker *w, bool at_exit) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC), lost;
+        int err;
+
+        if (!at_exit && w->log_reported_usec && now - w->log_reported_usec < LOG_LOSS_REPORT_USEC)
+                return;
+        if (!accesslog_take_losses(w->log, &err, &lost))
+                return;
+        log_warning("access log %s: %s: %llu line(s) lost%s; serving goes on",
+                    accesslog_name(w->log), strerror(-err), (unsigned long long) lost,
+                    w->log_reported_usec ? " since the last report" : "");
+        w->log_reported_usec = now;
+}
+
+static int worker_arm_log_timer(Worker *w, LogTimer what, uint64_t usec) {
+        int r = sd_event_source_set_time(w->log_timer, usec);
+
+        if (r >= 0)
+                r = sd_event_source_set_enabled(w->log_timer, SD_EVENT_ONESHOT);
+        w->log_timer_for = r >= 0 ? what : LOG_TIMER_OFF;
+        return r;
+}
+
+static int on_log_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Worker *w = userdata;
+
+        w->log_timer_for = LOG_TIMER_OFF;
+        (void) accesslog_flush(w->log); /* counted and reported, never fatal */
+        worker_report_log_losses(w, false);
+        /* losses held back by the once-a-minute rule are told when it
+         * allows, unless a flush comes first (see on_prepare) */
+        if (accesslog_has_losses(w->log) &&
+            worker_arm_log_timer(w, LOG_TIMER_REPORT, w->log_reported_usec + LOG_LOSS_REPORT_USEC) <
+                    0)
+                return worker_fail(w, "cannot arm the access log timer", -EIO);
+        return 0;
+}
+
+static void worker_reopen_log(Worker *w) {
+        int r;
+
+        if (!w->log)
+                return;
+        r = accesslog_reopen(w->log);
+        if (r < 0)
+                log_warning("cannot reopen the access log %s: %s; writing on to the file open "
+                            "before",
+                            accesslog_name(w->log), strerror(-r));
+        else
+                log_debug("access log %s reopened", accesslog_name(w->log));
+}
+
+/* Before every wait: arm the one timer to MHD's next deadline, and the
+ * access log's when lines wait. A prepare callback that fails would have
+ * sd-event switch the MHD source off for good, so it never fails: it ends
+ * the worker instead. */
 static int on_prepare(sd_event_source *s, void *userdata) {
         Worker *w = userdata;
         uint64_t usec;
         int r;
+
+        /* lines wait: written out within a second, whatever else the timer
+         * was armed for; losses of the journal, which buffers nothing, are
+         * told as soon */
+        if (w->log && w->log_timer_for != LOG_TIMER_FLUSH &&
+            (accesslog_pending(w->log) ||
+             (w->log_timer_for == LOG_TIMER_OFF && accesslog_has_losses(w->log))) &&
+            worker_arm_log_timer(w, LOG_TIMER_FLUSH, now_usec(CLOCK_MONOTONIC) + LOG_FLUSH_USEC) <
+                    0)
+                return worker_fail(w, "cannot arm the access log timer", -EIO);
 
         if (!http_server_timeout(w->http, &usec))
                 r = sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
@@ -179,6 +266,7 @@ static int worker_drain(Worker *w, uint64_t timeout_usec) {
                 return 0;
         log_info("draining, %u connection(s) open", http_server_connections(w->http));
         http_server_drain(w->http);
+        (void) accesslog_flush(w->log);
         int r = sd_event_add_time(w->event, NULL, CLOCK_MONOTONIC,
                                   now_usec(CLOCK_MONOTONIC) + timeout_usec, 0, on_drain_deadline,
                                   w);
@@ -212,6 +300,9 @@ static int on_ipc(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                         r = worker_drain(w, m.drain.timeout_usec);
                         if (r < 0)
                                 return worker_fail(w, "cannot start draining", r);
+                        break;
+                case IPC_REOPEN:
+                        worker_reopen_log(w);
                         break;
                 default:
                         log_error("unexpected %s message from manager, exiting",
@@ -269,6 +360,35 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
+/* The access log, opened now, before anything confines the worker: a file
+ * that cannot be opened is not fatal (each flush tries again), a journal
+ * socket that cannot be made is. */
+static int worker_setup_log(Worker *w) {
+        ScoreCounters *counters = scoreboard_counters(w->scoreboard, w->score_index);
+        int r;
+
+        r = accesslog_open(w->config, &counters->access_log_errors, &w->log);
+        if (r < 0)
+                return log_error("cannot set up the access log (%s): %s",
+                                 config_access_log_name(w->config), strerror(-r)),
+                       r;
+        if (!w->log)
+                return 0;
+        r = accesslog_reopen(w->log);
+        if (r < 0)
+                log_warning("cannot open the access log %s: %s; serving on, its lines are lost "
+                            "until it can be opened",
+                            accesslog_name(w->log), strerror(-r));
+        r = sd_event_add_time(w->event, &w->log_timer, CLOCK_MONOTONIC, 0, LOG_FLUSH_ACCURACY_USEC,
+                              on_log_timer, w);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(w->log_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error("cannot add the access log timer: %s", strerror(-r)), r;
+        http_server_set_access_log(w->http, w->log);
+        return 0;
+}
+
 static int worker_setup(Worker *w, const int *listen_fds, const char *const *names, size_t n_fds) {
         static const int watched[] = { SIGTERM };
         bool tls[LISTEN_MAX_PER_WORKER] = {};
@@ -299,6 +419,10 @@ static int worker_setup(Worker *w, const int *listen_fds, const char *const *nam
                 return log_error("cannot start HTTP on %zu socket(s) with root %s: %s", n_fds,
                                  w->config->root, strerror(-r)),
                        r;
+
+        r = worker_setup_log(w);
+        if (r < 0)
+                return r;
 
         r = sd_event_add_time(w->event, &w->mhd_timer, CLOCK_MONOTONIC, 0, 1, on_mhd_timer, w);
         if (r < 0)
@@ -373,7 +497,14 @@ int worker_main(const WorkerSetup *setup) {
         if (r >= 0)
                 r = sd_event_loop(w.event);
 
+        /* the last requests end as MHD stops: their lines come after */
         http_server_free(w.http);
+        if (w.log) {
+                (void) accesslog_flush(w.log);
+                worker_report_log_losses(&w, true);
+                accesslog_free(w.log);
+        }
+        sd_event_source_unref(w.log_timer);
         sd_event_source_unref(w.mhd_timer);
         sd_event_unref(w.event);
         return r < 0 ? EXIT_FAILURE : r;

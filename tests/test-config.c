@@ -108,6 +108,9 @@ static void test_defaults(void **state) {
         assert_int_equal(c->connection_memory, 32 * 1024);
         assert_int_equal(c->log_level, LOG_INFO);
         assert_false(c->dotfiles); /* .env and .git are not served unless asked */
+        assert_int_equal(c->access_log, CONFIG_ACCESS_LOG_OFF);
+        assert_null(c->access_log_path);
+        assert_string_equal(config_access_log_name(c), "off");
         assert_int_equal(c->worker_seccomp, CONFIG_SECCOMP_YES); /* confined unless asked */
         assert_string_equal(c->bus_name, "io.clusterd1");
         /* the defaults themselves pass validation, apart from the root */
@@ -445,6 +448,41 @@ static void test_set_dotfiles(void **state) {
         assert_int_equal(config_set(c, "dotfiles", "maybe", &reason), -EINVAL);
         assert_non_null(strstr(reason, "allow"));
         assert_non_null(strstr(reason, "deny"));
+}
+
+static void test_set_access_log(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        expect_good(c, "access-log", "/var/log/clusterd/access.log");
+        assert_int_equal(c->access_log, CONFIG_ACCESS_LOG_FILE);
+        assert_string_equal(c->access_log_path, "/var/log/clusterd/access.log");
+        assert_string_equal(config_access_log_name(c), "/var/log/clusterd/access.log");
+        expect_good(c, "access-log", "journal");
+        assert_int_equal(c->access_log, CONFIG_ACCESS_LOG_JOURNAL);
+        assert_null(c->access_log_path);
+        assert_string_equal(config_access_log_name(c), "journal");
+        expect_good(c, "access-log", "/a");
+        expect_good(c, "access-log", "off");
+        assert_int_equal(c->access_log, CONFIG_ACCESS_LOG_OFF);
+        assert_null(c->access_log_path);
+        expect_good(c, "access-log", "/srv/log/x.log");
+        /* a relative path would depend on where clusterd was started */
+        expect_bad(c, "access-log", "access.log", -EINVAL);
+        expect_bad(c, "access-log", "./access.log", -EINVAL);
+        expect_bad(c, "access-log", "/var/log/", -EINVAL);
+        expect_bad(c, "access-log", "/", -EINVAL);
+        expect_bad(c, "access-log", "OFF", -EINVAL);
+        expect_bad(c, "access-log", "", -EINVAL);
+        expect_bad(c, "access-log", NULL, -EINVAL);
+        /* a bad value leaves the setting as it was */
+        assert_int_equal(c->access_log, CONFIG_ACCESS_LOG_FILE);
+        assert_string_equal(c->access_log_path, "/srv/log/x.log");
+        assert_int_equal(config_set(c, "access-log", "x", &reason), -EINVAL);
+        assert_non_null(strstr(reason, "off"));
+        assert_non_null(strstr(reason, "journal"));
+        assert_non_null(strstr(reason, "absolute"));
 }
 
 static void test_set_unknown_key(void **state) {
@@ -895,6 +933,68 @@ static void test_build_heartbeat_check(void **state) {
         config_done(&c);
 }
 
+/* The workers must be able to append to the access log: checked at start
+ * and at each reload, without creating the file. */
+static void test_build_access_log(void **state) {
+        Fixture *f = *state;
+        char log[160], text[512];
+        struct stat st;
+        Config c;
+
+        /* missing, in a directory it can be created in: fine, and not created */
+        snprintf(log, sizeof log, "%s/access.log", f->dir);
+        const ConfigOverride o[] = { { "root", f->www }, { "access-log", log } };
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), 0);
+        assert_int_equal(c.access_log, CONFIG_ACCESS_LOG_FILE);
+        assert_int_equal(stat(log, &st), -1);
+        config_done(&c);
+        /* there, and writable */
+        write_text(log, "old line\n");
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), 0);
+        config_done(&c);
+
+        /* a directory that does not exist, a parent that is a file, a
+         * directory in the file's place: refused, naming the key and path */
+        snprintf(log, sizeof log, "%s/no-dir/access.log", f->dir);
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), -ENOENT);
+        snprintf(text, sizeof text, "access-log '%s': No such file or directory", log);
+        assert_string_equal(f->err, text);
+        config_done(&c);
+        snprintf(log, sizeof log, "%s/access.log/x.log", f->dir);
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), -ENOTDIR);
+        config_done(&c);
+        snprintf(log, sizeof log, "%s", f->www);
+        assert_int_equal(config_build(&c, NULL, false, o, ELEMENTSOF(o), f->err), -EISDIR);
+        snprintf(text, sizeof text, "access-log '%s': Is a directory", f->www);
+        assert_string_equal(f->err, text);
+        config_done(&c);
+
+        /* the same from the file */
+        snprintf(text, sizeof text, "root = %s\naccess-log = %s/no-dir/a.log\n", f->www, f->dir);
+        write_text(f->path, text);
+        assert_int_equal(config_build(&c, f->path, true, NULL, 0, f->err), -ENOENT);
+        expect_in_err(f, "access-log '");
+        expect_in_err(f, "/no-dir/a.log': No such file or directory");
+        config_done(&c);
+
+        /* the journal: only where journald listens */
+        const ConfigOverride j[] = { { "root", f->www }, { "access-log", "journal" } };
+        if (stat(CONFIG_JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode))
+                assert_int_equal(config_build(&c, NULL, false, j, ELEMENTSOF(j), f->err), 0);
+        else {
+                assert_true(config_build(&c, NULL, false, j, ELEMENTSOF(j), f->err) < 0);
+                expect_in_err(f,
+                              "access-log journal: no journal to send to: " CONFIG_JOURNAL_SOCKET);
+        }
+        config_done(&c);
+
+        /* an application worker logs its own way: not checked */
+        snprintf(log, sizeof log, "%s/no-dir/access.log", f->dir);
+        const ConfigOverride e[] = { { "exec", "/bin/true" }, { "access-log", log } };
+        assert_int_equal(config_build(&c, NULL, false, e, ELEMENTSOF(e), f->err), 0);
+        config_done(&c);
+}
+
 /* ---- application workers: exec, exec-ready, exec-ready-timeout ---- */
 
 static void expect_argv(char **argv, const char *const *want, size_t n) {
@@ -1190,6 +1290,7 @@ int main(void) {
                 T(test_set_strings),
                 T(test_set_log_level),
                 T(test_set_dotfiles),
+                T(test_set_access_log),
                 T(test_set_worker_seccomp),
                 T(test_set_unknown_key),
                 T(test_load_good_with_section),
@@ -1213,6 +1314,7 @@ int main(void) {
                 T(test_build_bad_override),
                 T(test_build_file_error),
                 T(test_build_heartbeat_check),
+                T(test_build_access_log),
                 T(test_exec_defaults),
                 T(test_set_exec),
                 T(test_set_exec_ready),

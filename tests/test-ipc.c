@@ -52,9 +52,25 @@ static void test_round_trip_drain(void **state) {
         assert_string_equal(ipc_type_name(IPC_DRAIN), "drain");
 }
 
+/* the manager's logrotate notice: a header alone */
+static void test_round_trip_reopen(void **state) {
+        char buf[IPC_MESSAGE_MAX], one = 0;
+        IpcMessage m;
+
+        assert_int_equal(ipc_payload_size(IPC_REOPEN), 0);
+        round_trip(IPC_REOPEN, 9, "", 0);
+        assert_int_equal(ipc_encode(IPC_REOPEN, 9, NULL, 0, buf, sizeof buf), sizeof(IpcHeader));
+        assert_string_equal(ipc_type_name(IPC_REOPEN), "reopen");
+        /* a payload where none belongs is refused both ways */
+        assert_int_equal(ipc_encode(IPC_REOPEN, 9, &one, 1, buf, sizeof buf), -EINVAL);
+        IpcHeader h = { .type = IPC_REOPEN, .len = 1, .worker_id = 9 };
+        memcpy(buf, &h, sizeof h);
+        assert_int_equal(ipc_decode(buf, sizeof h + 1, &m), -EPROTO);
+}
+
 static void test_unknown_type_name(void **state) {
         assert_int_equal(ipc_payload_size(0), -EPROTO);
-        assert_int_equal(ipc_payload_size(IPC_DRAIN + 1), -EPROTO);
+        assert_int_equal(ipc_payload_size(IPC_REOPEN + 1), -EPROTO);
         assert_string_equal(ipc_type_name(0), "unknown");
         assert_string_equal(ipc_type_name(999), "unknown");
 }
@@ -175,6 +191,7 @@ static void test_send_recv(void **state) {
         assert_int_equal(ipc_send(fds[1], IPC_READY, 3, &r, sizeof r), 0);
         assert_int_equal(ipc_send(fds[1], IPC_HEARTBEAT, 3, &hb, sizeof hb), 0);
         assert_int_equal(ipc_send(fds[0], IPC_DRAIN, 3, &d, sizeof d), 0);
+        assert_int_equal(ipc_send(fds[0], IPC_REOPEN, 3, NULL, 0), 0);
 
         /* datagrams arrive one message at a time, in order */
         assert_int_equal(ipc_recv(fds[0], &m), 1);
@@ -190,6 +207,11 @@ static void test_send_recv(void **state) {
         assert_int_equal(ipc_recv(fds[1], &m), 1);
         assert_int_equal(m.hdr.type, IPC_DRAIN);
         assert_int_equal(m.drain.timeout_usec, 1500000);
+        /* a message without payload is a message, not an empty datagram */
+        assert_int_equal(ipc_recv(fds[1], &m), 1);
+        assert_int_equal(m.hdr.type, IPC_REOPEN);
+        assert_int_equal(m.hdr.len, 0);
+        assert_int_equal(ipc_recv(fds[1], &m), -EAGAIN);
 }
 
 static void test_send_invalid(void **state) {
@@ -293,6 +315,7 @@ int main(void) {
                 cmocka_unit_test(test_round_trip_ready),
                 cmocka_unit_test(test_round_trip_heartbeat),
                 cmocka_unit_test(test_round_trip_drain),
+                cmocka_unit_test(test_round_trip_reopen),
                 cmocka_unit_test(test_unknown_type_name),
                 cmocka_unit_test(test_decode_short),
                 cmocka_unit_test(test_decode_len_mismatch),

@@ -63,8 +63,11 @@ static ScoreSnapshot *two_workers(void) {
                                          .stalled_closed = 2,
                                          .accept_failed = 7,
                                          .tls_handshakes = 60,
-                                         .tls_handshakes_failed = 5 };
-        s->live[1] = (ScoreCounters) { .requests = 11, .connections = 1, .draining = 1 };
+                                         .tls_handshakes_failed = 5,
+                                         .access_log_errors = 30 };
+        s->live[1] = (ScoreCounters) {
+                .requests = 11, .connections = 1, .draining = 1, .access_log_errors = 2
+        };
         s->live_processes[1] = 2;
         return s;
 }
@@ -93,6 +96,10 @@ static void test_every_worker_and_the_totals(void **state) {
         assert_line(body, "clusterd_tls_handshakes_total 100");
         assert_line(body, "clusterd_worker_tls_handshakes_failed_total{worker=\"2\"} 5");
         assert_line(body, "clusterd_tls_handshakes_failed_total 5");
+        assert_line(body, "# TYPE clusterd_worker_access_log_errors_total counter");
+        assert_line(body, "clusterd_worker_access_log_errors_total{worker=\"1\"} 0");
+        assert_line(body, "clusterd_worker_access_log_errors_total{worker=\"2\"} 32");
+        assert_line(body, "clusterd_access_log_errors_total 32");
         assert_line(body, "clusterd_worker_restarts_total{worker=\"2\"} 4");
         assert_line(body, "clusterd_restarts_total 4");
         assert_line(body, "clusterd_worker_processes{worker=\"2\"} 2");
@@ -107,7 +114,8 @@ static void test_every_worker_and_the_totals(void **state) {
 }
 
 /* A worker id scaled away keeps its series: Prometheus would read a
- * counter that vanished and came back as a reset. */
+ * counter that vanished and came back as a reset. Lost access log lines
+ * alone are enough to keep one. */
 static void test_id_scaled_away_keeps_its_counters(void **state) {
         ScoreSnapshot *s = two_workers();
         char *body;
@@ -119,6 +127,10 @@ static void test_id_scaled_away_keeps_its_counters(void **state) {
         assert_line(body, "clusterd_worker_requests_total{worker=\"2\"} 911");
         assert_line(body, "clusterd_worker_processes{worker=\"2\"} 0");
         assert_line(body, "clusterd_requests_total 1011");
+        free(body);
+        s->retired[1] = (ScoreRetired) { .access_log_errors = 1 };
+        body = render(s);
+        assert_line(body, "clusterd_worker_access_log_errors_total{worker=\"2\"} 1");
         free(body);
         free(s);
 }

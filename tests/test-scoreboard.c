@@ -31,6 +31,7 @@ static void test_counts_cross_a_fork(void **state) {
                 for (int i = 0; i < 1000; i++)
                         score_add(&mine->requests, 1);
                 score_add(&mine->bytes_sent, 12345);
+                score_add(&mine->access_log_errors, 3);
                 score_set32(&mine->connections, 7);
                 _exit(0);
         }
@@ -40,6 +41,7 @@ static void test_counts_cross_a_fork(void **state) {
         assert_int_equal(id, 2);
         assert_int_equal(c.requests, 1000);
         assert_int_equal(c.bytes_sent, 12345);
+        assert_int_equal(c.access_log_errors, 3);
         assert_int_equal(c.connections, 7);
         scoreboard_free(sb);
 }
@@ -57,6 +59,7 @@ static void test_retired_totals_never_go_back(void **state) {
         assert_int_not_equal(a, b);
         score_add(&scoreboard_counters(sb, a)->requests, 10);
         score_add(&scoreboard_counters(sb, b)->requests, 5);
+        score_add(&scoreboard_counters(sb, a)->access_log_errors, 4);
         scoreboard_snapshot(sb, snap);
         assert_int_equal(snap->live[0].requests, 15);
         assert_int_equal(snap->live_processes[0], 2);
@@ -69,6 +72,8 @@ static void test_retired_totals_never_go_back(void **state) {
         assert_int_equal(snap->live_processes[0], 1);
         scoreboard_total(sb, &total);
         assert_int_equal(total.requests, 15);
+        assert_int_equal(snap->retired[0].access_log_errors, 4);
+        assert_int_equal(total.access_log_errors, 4);
 
         /* the freed entry is handed out again, zeroed */
         assert_int_equal(scoreboard_claim(sb, 1, &a), 0);

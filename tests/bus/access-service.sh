@@ -13,7 +13,7 @@ start_bus "$TMP/open-policy.conf"
 start_clusterd 2
 
 pids=$(child_pids)
-for call in "Scale uint32:3" "Reload" "RestartWorker uint32:1"; do
+for call in "Scale uint32:3" "Reload" "RestartWorker uint32:1" "ReopenLogs"; do
     # shellcheck disable=SC2086
     err=$(dbus_error as_nobody -- $call)
     check "uid 65534, open bus policy: $call refused by clusterd with AccessDenied ($err)" \

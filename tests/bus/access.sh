@@ -31,7 +31,7 @@ check "uid 65534: GetManagedObjects works" \
 
 pids=$(child_pids)
 wanted=$(mgr_get WorkersWanted)
-calls=("Scale uint32:3" "Scale uint32:1" "Reload" "RestartWorker uint32:1")
+calls=("Scale uint32:3" "Scale uint32:1" "Reload" "RestartWorker uint32:1" "ReopenLogs")
 for call in "${calls[@]}"; do
     # shellcheck disable=SC2086
     err=$(dbus_error as_nobody -- $call)

@@ -29,7 +29,7 @@ other_name=daemon
 other=$(getent passwd "$other_name" | cut -d: -f3)
 [ -n "$other" ] || fail "no user \"$other_name\" to call as"
 pids=$(child_pids)
-for call in "Scale uint32:3" "Reload" "RestartWorker uint32:1"; do
+for call in "Scale uint32:3" "Reload" "RestartWorker uint32:1" "ReopenLogs"; do
     # shellcheck disable=SC2086
     err=$(dbus_error setpriv --reuid="$other" --regid="$other" --clear-groups -- $call)
     check "uid $other ($other_name): $call refused by clusterd with AccessDenied ($err)" \

@@ -232,6 +232,83 @@ check_kill_manager() {
 		((ms < 5000))
 }
 
+ACCESS_LOG=/var/log/clusterd/access.log
+
+# access_logged PATTERN [FILE]: a line of the access log holds PATTERN
+access_logged() { ct grep -qF -- "$1" "${2:-$ACCESS_LOG}" 2>/dev/null; }
+
+# The installed configuration logs to /var/log/clusterd/access.log, in the
+# directory the unit's LogsDirectory= makes for the service user, one line
+# per request in the combined format, within a second.
+check_access_log() {
+	local line owners
+	ct curl -s -o /dev/null -m 5 -A e2e-agent -e http://ref.example/ "${URL}access-log-probe"
+	wait_for 5 access_logged 'access-log-probe' || say "no line for /access-log-probe in $ACCESS_LOG"
+	line=$(ct grep -F access-log-probe "$ACCESS_LOG" | tail -n 1)
+	owners=$(ct stat -c '%U:%G %a' /var/log/clusterd "$ACCESS_LOG" | xargs)
+	say "$ACCESS_LOG: $line"
+	say "owner and mode of /var/log/clusterd and the file: $owners"
+	[[ $line =~ ^127\.0\.0\.1\ -\ -\ \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}(:[0-9]{2}){3}\ [+-][0-9]{4}\]\ \"GET\ /access-log-probe\ HTTP/1\.1\"\ 404\ 14\ \"http://ref\.example/\"\ \"e2e-agent\"$ ]] &&
+		[[ $owners == "clusterd:clusterd 755 clusterd:clusterd "* ]]
+}
+
+# What logrotate's postrotate does, by hand: the file moved away, SIGUSR1 to
+# the manager alone; every worker writes to a new file from then on.
+check_access_log_sigusr1() {
+	local status=0 n
+	n=$(n_workers)
+	ct curl -s -o /dev/null -m 5 "${URL}before-sigusr1"
+	wait_for 5 access_logged before-sigusr1 || status=1
+	ct mv "$ACCESS_LOG" "$ACCESS_LOG.e2e"
+	ct systemctl kill --kill-whom=main --signal=USR1 clusterd.service || status=1
+	wait_for 5 ct test -e "$ACCESS_LOG" || status=1
+	ct curl -s -o /dev/null -m 5 "${URL}after-sigusr1"
+	wait_for 5 access_logged after-sigusr1 || status=1
+	say "$(ct journalctl -u clusterd.service -o cat | grep 'SIGUSR1' | tail -n 1);" \
+		"the old file has before-sigusr1: $(access_logged before-sigusr1 "$ACCESS_LOG.e2e" && echo yes || echo no)," \
+		"the new one after-sigusr1: $(access_logged after-sigusr1 && echo yes || echo no)"
+	ct journalctl -u clusterd.service -o cat |
+		grep -qx "manager: SIGUSR1: reopening the access log in $n worker(s)" || status=1
+	access_logged after-sigusr1 "$ACCESS_LOG.e2e" && status=1
+	ct rm -f "$ACCESS_LOG.e2e"
+	((status == 0))
+}
+
+# journal_404: the journal has the 404 entry of /journal-probe?q=1
+journal_404() {
+	ct journalctl -u clusterd.service STATUS=404 REQUEST_PATH='/journal-probe?q=1' -o json \
+		--no-pager 2>/dev/null | grep -q .
+}
+
+# access-log = journal: structured entries that journalctl can select by
+# field, from workers forked by the manager, inside the unit's sandbox.
+check_access_log_journal() {
+	local conf=/etc/clusterd/clusterd.conf status=0 entry
+	ct cp "$conf" "$conf.file"
+	ct sed -i 's|^access-log = .*|access-log = journal|' "$conf"
+	ct systemctl reload clusterd.service || { say "reload to access-log = journal failed"; status=1; }
+	ct curl -s -o /dev/null -m 5 -A 'e2e "journal"' "${URL}journal-probe?q=1"
+	wait_for 10 journal_404 || status=1
+	entry=$(ct journalctl -u clusterd.service STATUS=404 REQUEST_PATH='/journal-probe?q=1' -o json \
+		--no-pager | tail -n 1 | python3 -c 'import json, sys
+e = json.loads(sys.stdin.read() or "{}")
+print(" ".join("%s=%s" % (k, e.get(k)) for k in ("REQUEST_METHOD", "STATUS", "BYTES", "REMOTE_ADDR",
+      "USER_AGENT", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT")))
+print(e.get("MESSAGE"))')
+	say "journalctl -u clusterd STATUS=404 REQUEST_PATH=/journal-probe?q=1: $(head -n 1 <<<"$entry")"
+	say "its MESSAGE: $(tail -n 1 <<<"$entry")"
+	[[ $(head -n 1 <<<"$entry") == 'REQUEST_METHOD=GET STATUS=404 BYTES=14 REMOTE_ADDR=127.0.0.1 USER_AGENT=e2e \x22journal\x22 SYSLOG_IDENTIFIER=clusterd _SYSTEMD_UNIT=clusterd.service' ]] ||
+		status=1
+	[[ $(tail -n 1 <<<"$entry") == *'"GET /journal-probe?q=1 HTTP/1.1" 404 14 "-" "e2e \x22journal\x22"' ]] ||
+		status=1
+	# what a site that logs to the journal asks
+	say "journalctl -u clusterd STATUS=404 -o cat | tail -n 1:" \
+		"$(ct journalctl -u clusterd.service STATUS=404 -o cat --no-pager | tail -n 1)"
+	ct mv "$conf.file" "$conf"
+	ct systemctl reload clusterd.service || { say "reload back to the file failed"; status=1; }
+	((status == 0))
+}
+
 check_security_score() {
 	local line score
 	line=$(ct systemd-analyze security clusterd.service --no-pager | tail -n 1)
@@ -321,6 +398,10 @@ run_common_checks() {
 	check "kill -9 of a worker: replaced, unit active" check_kill_worker
 	check "workers have their own seccomp filter; a refused call is named" check_worker_seccomp
 	check "kill -9 of the manager: restarted, answers within 5s" check_kill_manager
+	check "the access log: /var/log/clusterd/access.log, combined format" check_access_log
+	check "SIGUSR1 to the manager: every worker reopens the access log" check_access_log_sigusr1
+	check "access-log = journal: journalctl -u clusterd STATUS=404 finds a request" \
+		check_access_log_journal
 	check "systemd-analyze security <= $SCORE_MAX" check_security_score
 	check "systemctl stop leaves no clusterd process" check_stop
 }

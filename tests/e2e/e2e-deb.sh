@@ -80,6 +80,23 @@ check_mhd_fields() {
 	fi
 }
 
+# The package's /etc/logrotate.d/clusterd, as the daily run would apply it:
+# the file is moved aside as the service user, postrotate sends SIGUSR1 to
+# the manager, and the workers write the next lines to a new file.
+check_logrotate() {
+	local out status=0
+	[[ $(http_code "${URL}before-logrotate") == 404 ]] || status=1
+	wait_for 5 access_logged before-logrotate || status=1
+	out=$(ct logrotate -f /etc/logrotate.d/clusterd 2>&1) || { say "logrotate failed: $out"; status=1; }
+	ct curl -s -o /dev/null -m 5 "${URL}after-logrotate"
+	wait_for 5 access_logged after-logrotate || status=1
+	say "after logrotate -f: $(ct ls /var/log/clusterd | xargs);" \
+		"$(ct journalctl -u clusterd.service -o cat | grep "manager: SIGUSR1" | tail -n 1)"
+	access_logged before-logrotate "$ACCESS_LOG.1" || status=1
+	access_logged after-logrotate "$ACCESS_LOG.1" && status=1
+	((status == 0))
+}
+
 check_upgrade_under_load() {
 	local before status=0
 	[[ $(http_code) == 200 ]] || return 1 # activates the service again
@@ -109,8 +126,10 @@ check_purge() {
 	units=$(ct systemctl list-unit-files --no-legend 'clusterd*' | wc -l)
 	load=$(ct systemctl show -p LoadState --value clusterd.service clusterd.socket | xargs)
 	say "after purge: no clusterd process; unit files: $units; LoadState: $load;" \
-		"/etc/clusterd $(ct test -e /etc/clusterd && echo left || echo gone)"
-	((units == 0)) && [[ $load == "not-found not-found" ]] && ! ct test -e /etc/clusterd/clusterd.conf
+		"/etc/clusterd $(ct test -e /etc/clusterd && echo left || echo gone);" \
+		"/var/log/clusterd $(ct test -e /var/log/clusterd && echo left || echo gone)"
+	((units == 0)) && [[ $load == "not-found not-found" ]] && ! ct test -e /etc/clusterd/clusterd.conf &&
+		! ct test -e /var/log/clusterd
 }
 
 check "apt-get install creates the user, enables and starts clusterd.socket" check_install
@@ -119,6 +138,7 @@ run_common_checks
 run_https_checks
 run_app_checks
 check "other addresses: listen.conf, daemon-reload, restart clusterd.socket" check_listen_dropin
+check "logrotate -f /etc/logrotate.d/clusterd: the workers write to the new file" check_logrotate
 check "upgrade under ab load: 0 failed, service restarted" check_upgrade_under_load
-check "apt-get purge: no process, no unit" check_purge
+check "apt-get purge: no process, no unit, no logs" check_purge
 e2e_finish

@@ -161,4 +161,24 @@ check_match "config: --dotfiles deny wins over the file's allow" '^dotfiles = de
         "$("$CLUSTERD" --config "$TMP/dotfiles.conf" --root "$ROOT" --dotfiles deny --check-config)"
 check_match "--help names --dotfiles and both values" '--dotfiles allow\|deny' \
         "$("$CLUSTERD" --help)"
+
+# access-log: off by default; a file must be absolute, and writable where it is
+check_match "--check-config: access-log = off by default" '^access-log = off$' \
+        "$("$CLUSTERD" "${BASE[@]}" --check-config)"
+check_match "--check-config: access-log = FILE is printed" "^access-log = $TMP/access.log\$" \
+        "$("$CLUSTERD" "${BASE[@]}" --access-log "$TMP/access.log" --check-config)"
+check_cmd "--check-config with an access log that does not exist yet does not create it" \
+        test ! -e "$TMP/access.log"
+refused "--access-log relative" \
+        "clusterd: --access-log 'access.log': expected off, journal or the absolute path of a file" \
+        "${BASE[@]}" --access-log access.log
+refused "--access-log in a missing directory (names the file)" \
+        "clusterd: access-log '$TMP/no-dir/access.log': No such file or directory" \
+        "${BASE[@]}" --access-log "$TMP/no-dir/access.log"
+printf 'workers = 2
+access-log = logs/access.log
+' >"$TMP/bad-access-log.conf"
+refused "config: access-log = logs/access.log (names file, line, key and value)" \
+        "clusterd: $TMP/bad-access-log.conf:2: access-log = 'logs/access.log': expected off, journal or the absolute path of a file" \
+        --config "$TMP/bad-access-log.conf" --root "$ROOT"
 finish
