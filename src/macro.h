@@ -54,6 +54,16 @@ static inline uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
+/* The second of the real-time clock, read finely. time() reads the coarse
+ * clock, which since Linux 6.13 can be behind a file's fine-grained mtime:
+ * a file written a moment before a second began would look modified in the
+ * future, and lose its place in the file cache. */
+static inline time_t now_seconds(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return ts.tv_sec;
+}
+
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }

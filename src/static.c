@@ -196,7 +196,7 @@ static CondResult conditions_evaluate(struct MHD_Connection *c, bool has_range,
         (void) MHD_get_connection_values(c, MHD_HEADER_KIND, condition_collect, &req);
         if (!has_range)
                 req.if_range = NULL;
-        return cond_evaluate(&req, v, req.if_modified_since || req.if_range ? time(NULL) : 0);
+        return cond_evaluate(&req, v, req.if_modified_since || req.if_range ? now_seconds() : 0);
 }
 
 /* Large or uncached files: MHD sends them with sendfile and closes fd. */
@@ -427,7 +427,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
         type = mime_table_lookup(s->mime, resolved);
 
         /* from the fstat of the fd about to be sent: never stale */
-        v = cond_validators_from_stat(&st, time(NULL), &validators) >= 0 ? &validators : NULL;
+        v = cond_validators_from_stat(&st, now_seconds(), &validators) >= 0 ? &validators : NULL;
         switch (conditions_evaluate(rq->mhd, range != NULL, v)) {
         case COND_PRECONDITION_FAILED:
                 close(fd);

@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "filecache.h"
+#include "macro.h"
 
 typedef struct Fixture {
         char dir[64];
@@ -38,7 +39,7 @@ static struct MHD_Response *store(Fixture *f, const char *name) {
         int fd = openat(f->root_fd, name, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         assert_int_equal(fstat(fd, &st), 0);
-        assert_int_equal(cond_validators_from_stat(&st, time(NULL), &v), 0);
+        assert_int_equal(cond_validators_from_stat(&st, now_seconds(), &v), 0);
         r = filecache_store(f->cache, name, name, false, fd, &st, &v, "text/plain");
         close(fd);
         return r;
@@ -79,7 +80,7 @@ static void test_hit_returns_same_response(void **state) {
         assert_false(idx);
         /* the validators and headers of the file as it is now */
         assert_int_equal(fstatat(f->root_fd, "a.txt", &st, 0), 0);
-        assert_int_equal(cond_validators_from_stat(&st, time(NULL), &want), 0);
+        assert_int_equal(cond_validators_from_stat(&st, now_seconds(), &want), 0);
         assert_non_null(v);
         assert_string_equal(v->etag, want.etag);
         assert_string_equal(v->last_modified, want.last_modified);
