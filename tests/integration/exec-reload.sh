@@ -60,7 +60,7 @@ check_no_match "no non-2xx responses" '^Non-2xx responses' "$(cat "$TMP/ab.out")
 two_left() { [[ $(count_lines "$(worker_pids)") == 2 ]]; }
 check_cmd "the old programs finish and exit: 2 left" wait_for 10 two_left
 after=$(worker_pids)
-check_eq "every program's pid is new" "" "$(comm -12 <(echo "$before") <(echo "$after"))"
+check_eq "every program's pid is new" "" "$(comm -12 <(sort <<<"$before") <(sort <<<"$after"))"
 steps=$(sed -n '/reloading: replacing workers/,/reload finished/p' "$LOG" |
         grep -oE 'pid [0-9]+ started$|pid [0-9]+ ready on|replaced by pid' |
         sed -E 's/.*started$/start /; s/.*ready on/ready /; s/replaced by pid/term-old /' |

@@ -69,7 +69,7 @@ rotate_under_load() {
         check_match "$name: ab spoke TLS 1.2" '^SSL/TLS Protocol: +TLSv1.2,' "$(cat "$ab_out")"
         after=$(worker_pids)
         check_eq "$name: every worker pid is new (before: $(xargs <<<"$before"); after: $(xargs <<<"$after"))" \
-                "" "$(comm -12 <(echo "$before") <(echo "$after"))"
+                "" "$(comm -12 <(sort <<<"$before") <(sort <<<"$after"))"
         check_eq "$name: openssl s_client -showcerts shows $cert.crt" "$(fingerprint "$TMP/$cert.crt")" \
                 "$(served_fingerprint "$TLS_PORT")"
         check_eq "$name: curl --cacert $cert.crt: 200" 200 \

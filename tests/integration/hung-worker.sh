@@ -29,11 +29,11 @@ ready_again() {
         local pids
         pids=$(worker_pids)
         [[ $(count_lines "$pids") == 2 ]] && ! grep -qx "$victim" <<<"$pids" &&
-                log_has "pid $(comm -13 <(echo "$before") <(echo "$pids") | head -n1) ready on"
+                log_has "pid $(comm -13 <(sort <<<"$before") <(sort <<<"$pids") | head -n1) ready on"
 }
 check_cmd "a new worker replaced it and is ready" wait_for 5 ready_again
 after=$(worker_pids)
-check_match "the replacement has a new pid" '^[0-9]+$' "$(comm -13 <(echo "$before") <(echo "$after") | xargs)"
+check_match "the replacement has a new pid" '^[0-9]+$' "$(comm -13 <(sort <<<"$before") <(sort <<<"$after") | xargs)"
 codes=$(for _ in $(seq 20); do http_code "$URL/" -H 'Connection: close'; echo; done | sort | uniq -c | xargs)
 check_eq "20 fresh connections afterwards all get 200" "20 200" "$codes"
 check_cmd "the other worker was left alone" alive "$(tail -n1 <<<"$before")"

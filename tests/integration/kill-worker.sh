@@ -39,7 +39,7 @@ for round in 1 2; do
                 fail "kill -9 worker pid $victim: not replaced within 5 s (workers now: $(worker_pids | xargs))"
         fi
         after=$(worker_pids)
-        new=$(comm -13 <(echo "$before") <(echo "$after") | xargs)
+        new=$(comm -13 <(sort <<<"$before") <(sort <<<"$after") | xargs)
         check_match "kill -9 worker pid $victim: a new worker pid ($new)" '^[0-9]+$' "$new"
         check_eq "kill -9 worker pid $victim: still 2 workers" 2 "$(count_lines "$after")"
         check_cmd "kill -9 worker pid $victim: the manager logged the death" \

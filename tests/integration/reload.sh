@@ -52,7 +52,7 @@ reload_under_load() {
         after=$(worker_pids)
         check_eq "$name: still 2 workers after the reload" 2 "$(count_lines "$after")"
         check_eq "$name: every worker pid is new (before: $(xargs <<<"$before"); after: $(xargs <<<"$after"))" \
-                "" "$(comm -12 <(echo "$before") <(echo "$after"))"
+                "" "$(comm -12 <(sort <<<"$before") <(sort <<<"$after"))"
 
         # one at a time: start a new worker, see it ready, drain an old one, next
         steps=$(tail -n +"$((logmark + 1))" "$LOG" | sed -n '/reloading: replacing workers/,/reload finished/p' |
