@@ -20,6 +20,7 @@
 #include "mhd-0.9.75.h"
 #include "mhd-tls.h"
 #include "scoreboard.h"
+#include "sentfile.h"
 #include "static.h"
 
 struct HttpServer {
@@ -166,6 +167,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                 score_add(&s->counters->requests, 1);
         if (s->log && conn && conn_log_entry(conn, c, &e))
                 accesslog_add(s->log, &e, time(NULL));
+        sentfile_done(conn);
         conn_request_done(conn, now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
@@ -338,6 +340,10 @@ unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
 
         score_add(&s->counters->stalled_closed, cut);
         return cut;
+}
+
+unsigned http_server_cut_shrunk(HttpServer *s) {
+        return sentfile_cut_shrunk(&s->conns);
 }
 
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {

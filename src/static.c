@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conditional.h"
+#include "conn.h"
 #include "filecache.h"
 #include "log.h"
 #include "macro.h"
@@ -213,6 +214,7 @@ static enum MHD_Result queue_fd(const Request *rq, int fd, const struct stat *st
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         add_validators(r, v);
         mhd_uncork_later(rq->uncork, rq->mhd, (uint64_t) st->st_size);
+        sentfile_watch(conn_get(rq->mhd), fd, st, (uint64_t) st->st_size);
         return answer_once(rq, MHD_HTTP_OK, r);
 }
 
@@ -236,6 +238,7 @@ static enum MHD_Result queue_range(const Request *rq, int fd, const struct stat 
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         add_validators(r, v);
         mhd_uncork_later(rq->uncork, rq->mhd, len);
+        sentfile_watch(conn_get(rq->mhd), fd, st, start + len);
         return answer_once(rq, MHD_HTTP_PARTIAL_CONTENT, r);
 }
 
