@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "metrics.h"
 #include "mhd-0.9.75.h"
+#include "mhd-log.h"
 #include "mhd-tls.h"
 #include "scoreboard.h"
 #include "sentfile.h"
@@ -42,6 +43,7 @@ struct HttpServer {
         MhdUncork uncork;
         CannedSet canned;
         AccessLog *log; /* the worker's, or NULL */
+        MhdLog mhd_log; /* MHD's messages, and the failed accepts they tell of */
 };
 
 /* A TLS connection's handshake is counted once: done as soon as a request
@@ -212,6 +214,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
         s->worker_id = worker_id;
         s->scoreboard = sb;
         s->counters = scoreboard_counters(sb, score_index);
+        mhd_log_init(&s->mhd_log, &s->counters->accept_failed);
         s->pool_size = c->connection_memory;
         s->request_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
         r = static_new(c, &s->site);
@@ -240,8 +243,12 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
-                        tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+                        MHD_USE_ERROR_LOG |
+                                (tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO),
+                        0, NULL, NULL,
                         on_request, s,
+                        /* first, or MHD logs to stderr until it comes */
+                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log_message, &s->mhd_log,
                         MHD_OPTION_ARRAY, tls_i ? tls_ops : plain_ops,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],
                         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
@@ -340,6 +347,10 @@ unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
 
         score_add(&s->counters->stalled_closed, cut);
         return cut;
+}
+
+void http_server_tick(HttpServer *s, uint64_t now) {
+        mhd_log_flush(&s->mhd_log, now);
 }
 
 unsigned http_server_cut_shrunk(HttpServer *s) {
