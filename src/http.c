@@ -180,6 +180,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 score_set32(&s->counters->connections, ++s->connections);
+                s->mhd_log.accept_stalled = false;
                 /* without memory for a Conn the connection is counted all
                  * the same, but neither cut when stalled nor hurried in a drain */
                 if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0) {
@@ -304,17 +305,23 @@ static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
 }
 
 /* Runs d until it has nothing more to do at once, and once more when the run
- * freed a slot at the connection limit (see mhd_daemon_full()). -EIO when
- * MHD says it cannot run: the daemon is broken, and so is the worker. */
+ * freed a slot at the connection limit (see mhd_daemon_full()) or closed a
+ * connection while accepts were stalled for want of fds (see
+ * MhdLog.accept_stalled): MHD takes its listening socket back into its
+ * epoll set only at the start of a run, and with no connection left nothing
+ * would wake it for one. -EIO when MHD says it cannot run: the daemon is
+ * broken, and so is the worker. */
 static int daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 bool was_full = daemon_full(s, d);
+                unsigned open_before = s->connections;
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 if (MHD_run(d) != MHD_YES)
                         return -EIO;
                 mhd_uncork_pending(&s->uncork);
-                if (was_full && !daemon_full(s, d)) {
+                if ((was_full && !daemon_full(s, d)) ||
+                    (s->mhd_log.accept_stalled && s->connections < open_before)) {
                         if (i + 1 == RUN_AGAIN_MAX)
                                 s->run_again = true; /* the next loop round does it */
                         continue;

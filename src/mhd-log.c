@@ -54,6 +54,7 @@ void mhd_log_note(MhdLog *l, uint64_t now, const char *fmt, va_list ap) {
                 if (l->accept_failed)
                         score_add(l->accept_failed, 1);
                 l->pending++;
+                l->accept_stalled = true;
                 mhd_log_flush(l, now);
                 return;
         }
