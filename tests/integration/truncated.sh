@@ -3,9 +3,13 @@
 # body, as from nginx, instead of hanging until the connection timeout
 # (libmicrohttpd's sendfile stops at the new end and waits for ever). The
 # cut is logged, the worker serves on, and downloads of files that do not
-# shrink are left alone.
+# shrink are left alone. Over HTTPS, libmicrohttpd reads the file instead
+# and ends the answer itself when it reaches the new end, unless the
+# worker cut it first; either is logged.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh" "$@"
+# shellcheck source=SCRIPTDIR/tls-lib.sh
+source "$(dirname "$0")/tls-lib.sh"
 
 MIB=$((1024 * 1024))
 
@@ -72,10 +76,13 @@ truncate_during() {
 }
 
 make_root
+make_cert a
 PORT=$(free_port)
+TLS_PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 # a connection timeout far above the bound below: a stall shows as a stall
-clusterd_start --workers 1 --connection-timeout 30
+clusterd_start --workers 1 --connection-timeout 30 --listen-tls "127.0.0.1:$TLS_PORT" \
+        --tls-certificate "$TMP/a.crt" --tls-key "$TMP/a.key"
 wait_serving 1
 WORKER=$(worker_pids)
 
@@ -98,6 +105,25 @@ truncate_during range.bin 20971520-47185919
 check_match "a range truncated mid-download: the client gets a short body" \
         '^short [0-9]+ of 26214400$' "$RESULT"
 check_le "a range truncated mid-download: the download ends within 3 s (ms)" 3000 "$ENDED_MS"
+
+# HTTPS: curl reads at 5 MB/s, truncated before 10 MiB came; TLS records are
+# made from the file read
+head -c $((50 * MIB)) /dev/urandom >"$ROOT/tls.bin"
+curl -s --cacert "$TMP/a.crt" --limit-rate 5M -o /dev/null -w '%{size_download}' --max-time 60 \
+        "https://127.0.0.1:$TLS_PORT/tls.bin" >"$TMP/tls.size" 2>&1 &
+TLS_PID=$!
+track "$TLS_PID"
+sleep 1
+truncate -s $((10 * MIB)) "$ROOT/tls.bin"
+start=$(now_ms)
+wait_for 10 dead "$TLS_PID" || true
+ENDED_MS=$(($(now_ms) - start))
+status=0
+wait "$TLS_PID" || status=$?
+check_eq "HTTPS, truncated mid-download: curl sees a short body (exit 18)" 18 "$status"
+check_le "HTTPS, truncated mid-download: the download ends within 3 s (ms)" 3000 "$ENDED_MS"
+check_cmd "HTTPS, truncated mid-download: logged at info" \
+        log_has "info worker 1: (closed a connection|answer ended short): .*/tls\.bin shrank to 10485760 bytes"
 
 wait_for 15 dead "$STEADY_PID" || true
 check_eq "a file that does not shrink: downloaded whole" "whole $((12 * MIB))" \
