@@ -37,8 +37,8 @@ static void log_failed_accepts(MhdLog *l, uint64_t now) {
 }
 
 void mhd_log_flush(MhdLog *l, uint64_t now) {
-        if (l->pending > 0 && (l->last_logged_usec == 0 ||
-                               now - l->last_logged_usec >= MHD_LOG_ACCEPT_INTERVAL_USEC))
+        if (l->pending > 0 &&
+            (l->last_logged_usec == 0 || now - l->last_logged_usec >= MHD_LOG_ACCEPT_INTERVAL_USEC))
                 log_failed_accepts(l, now);
 }
 

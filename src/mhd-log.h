@@ -23,14 +23,14 @@
 #define MHD_LOG_ERROR_MAX 64u
 
 typedef struct MhdLog {
-        uint64_t *accept_failed;   /* the scoreboard's counter */
-        uint64_t open_file_limit;  /* RLIMIT_NOFILE's soft limit, read at setup */
-        uint64_t pending;          /* failed accepts not logged yet */
+        uint64_t *accept_failed;  /* the scoreboard's counter */
+        uint64_t open_file_limit; /* RLIMIT_NOFILE's soft limit, read at setup */
+        uint64_t pending;         /* failed accepts not logged yet */
         /* an accept failed and none has succeeded since: MHD keeps its
          * listening socket out of its epoll set until a connection closes,
          * and puts it back only in the run after that (see daemon_run()) */
         bool accept_stalled;
-        uint64_t last_logged_usec; /* CLOCK_MONOTONIC; 0: never */
+        uint64_t last_logged_usec;     /* CLOCK_MONOTONIC; 0: never */
         char error[MHD_LOG_ERROR_MAX]; /* accept()'s last error, as MHD gave it */
 } MhdLog;
 

@@ -41,8 +41,8 @@ static void log_shrunk(const SentFile *f, uint64_t size, const char *what) {
                 snprintf(path, sizeof path, "(fd %d)", f->fd);
         else
                 path[n] = '\0';
-        log_info("%s: %s shrank to %llu bytes while sent, short of the %llu promised", what,
-                 path, (unsigned long long) size, (unsigned long long) f->end);
+        log_info("%s: %s shrank to %llu bytes while sent, short of the %llu promised", what, path,
+                 (unsigned long long) size, (unsigned long long) f->end);
 }
 
 void sentfile_done(Conn *conn) {

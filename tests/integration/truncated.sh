@@ -13,17 +13,17 @@ source "$(dirname "$0")/tls-lib.sh"
 
 MIB=$((1024 * 1024))
 
-# slow_download PORT PATH RANGE OUT [CAFILE]: GET PATH (with "Range:
+# slow_download PORT PATH RANGE FLAG [CAFILE]: GET PATH (with "Range:
 # bytes=RANGE" unless RANGE is -), over TLS when CAFILE is given, reading
 # 4 MB/s through a small receive window so that the server is still
-# sending; creates OUT.started once the headers are in. Once OUT.fast
+# sending; creates FLAG.started once the headers are in. Once FLAG.fast
 # exists it reads as fast as it can, so that what the server had sent
 # before a cut drains at once. Prints "whole N" or "short N of M" (body
 # bytes) when it ends.
 slow_download() {
         python3 -c '
 import os, socket, ssl, sys, time
-port, path, rng, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+port, path, rng, flag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.settimeout(60)
@@ -42,7 +42,7 @@ while b"\r\n\r\n" not in data:
 head, _, body = data.partition(b"\r\n\r\n")
 length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
           if l.lower().startswith(b"content-length:")][0]
-open(out + ".started", "w").close()
+open(flag + ".started", "w").close()
 got, start, rate, fast = len(body), time.monotonic(), 4 * 1000 * 1000, False
 while got < length:
     try:
@@ -53,7 +53,7 @@ while got < length:
         break
     got += len(chunk)
     if not fast:
-        fast = os.path.exists(out + ".fast")
+        fast = os.path.exists(flag + ".fast")
         ahead = got / rate - (time.monotonic() - start)
         if ahead > 0 and not fast:
             time.sleep(ahead)
@@ -66,17 +66,17 @@ print("whole %d" % got if got == length else "short %d of %d" % (got, length))' 
 # to how long after the truncate it ended (a download still running 10 s
 # after is stopped, and counts as 10 s)
 truncate_during() {
-        local name=$1 range=$2 out=$TMP/$1.out pid start port=$PORT
+        local name=$1 range=$2 flag=$TMP/$1 out=$TMP/$1.out pid start port=$PORT
         [[ -z ${3:-} ]] || port=$TLS_PORT
         head -c $((50 * MIB)) /dev/urandom >"$ROOT/$name"
-        rm -f "$out" "$out.started" "$out.fast"
-        slow_download "$port" "/$name" "$range" "$out" ${3:+"$3"} >"$out" 2>&1 &
+        rm -f "$out" "$flag.started" "$flag.fast"
+        slow_download "$port" "/$name" "$range" "$flag" ${3:+"$3"} >"$out" 2>&1 &
         pid=$!
         track "$pid"
-        wait_for 10 test -e "$out.started" || die "$name: no answer to the download"
+        wait_for 10 test -e "$flag.started" || die "$name: no answer to the download"
         sleep 1
         truncate -s $((10 * MIB)) "$ROOT/$name"
-        touch "$out.fast"
+        touch "$flag.fast"
         start=$(now_ms)
         if wait_for 10 dead "$pid"; then
                 ENDED_MS=$(($(now_ms) - start))
@@ -103,7 +103,7 @@ WORKER=$(worker_pids)
 # a file that stays as it is, downloaded across several of the worker's
 # once-a-second checks, is not cut
 head -c $((12 * MIB)) /dev/urandom >"$ROOT/steady.bin"
-slow_download "$PORT" /steady.bin - "$TMP/steady.out" >"$TMP/steady.out" 2>&1 &
+slow_download "$PORT" /steady.bin - "$TMP/steady" >"$TMP/steady.out" 2>&1 &
 STEADY_PID=$!
 track "$STEADY_PID"
 
