@@ -1,11 +1,12 @@
 /* Files that shrink while they are sent. A file answer goes out with
  * sendfile, which stops short at the file's new end; libmicrohttpd then
- * waits for the socket to become writable again, which it already is, so
- * the download hangs until the connection timeout (libmicrohttpd 1.0.1 and
- * 0.9.75 alike; its read path, used under TLS, closes at once). The worker
- * checks the files being sent once a second and shuts down the connection
- * of any that no longer holds what was promised: the client sees a short
- * body, as from nginx, instead of a stall. */
+ * clears its write-ready flag and waits for the next EPOLLOUT edge, which
+ * never comes while the socket stays writable, so the download hangs until
+ * the connection timeout (libmicrohttpd 1.0.1, mhd_send.c; its read path,
+ * used under TLS, closes at the new end by itself). The worker checks the
+ * files being sent once a second and shuts down the connection of any that
+ * no longer holds what was promised: the client sees a short body, as from
+ * nginx, instead of a stall. */
 #pragma once
 
 #include <stdbool.h>
