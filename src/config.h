@@ -151,6 +151,11 @@ const char *config_seccomp_name(ConfigSeccomp s);
  * goes on, as when the name cannot be had on the bus. */
 int config_check_bus_name(const char *name, const char **ret_reason);
 
+/* Empty the listen or the listen-tls list: the file's first listen line
+ * replaces the defaults rather than adding to them. */
+void config_listen_clear(Config *c);
+void config_listen_tls_clear(Config *c);
+
 /* Value parsers, exposed for the command line and the tests. */
 int config_parse_workers(const char *s, unsigned *ret);
 int config_parse_duration(const char *s, uint64_t *ret_usec);
