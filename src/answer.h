@@ -10,6 +10,9 @@
 
 #include "mhd-0.9.75.h"
 
+/* The methods served, as 405 and OPTIONS name them. */
+#define ANSWER_ALLOW "GET, HEAD, OPTIONS"
+
 typedef enum Canned {
         CANNED_NOT_FOUND,
         CANNED_FORBIDDEN,
@@ -20,6 +23,7 @@ typedef enum Canned {
         CANNED_HEALTH_OK,
         CANNED_HEALTH_DRAINING,
         CANNED_SERVER_ERROR,
+        CANNED_OPTIONS, /* 200, no body, Allow */
         _CANNED_MAX,
 } Canned;
 
