@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mhd-0.9.75.h"
+#include "mhd-1.0.1.h"
 
 /* The methods served, as 405 and OPTIONS name them. */
 #define ANSWER_ALLOW "GET, HEAD, OPTIONS"

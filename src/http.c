@@ -1,7 +1,7 @@
 /* The daemon plumbing of a worker: MHD daemons in external epoll mode, their
  * run loop, timeouts, drain and counters, and the dispatch of each request to
  * static.c or metrics.c. Answers are queued on the handler's second call: see
- * mhd-0.9.75.h. */
+ * mhd-1.0.1.h. */
 #include "http.h"
 
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "listen.h"
 #include "macro.h"
 #include "metrics.h"
-#include "mhd-0.9.75.h"
+#include "mhd-1.0.1.h"
 #include "mhd-tls.h"
 #include "scoreboard.h"
 #include "static.h"
@@ -75,7 +75,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         /* as sent: MHD decodes it in place after this call */
         if (s->log)
                 (void) conn_note_target(conn, uri, ACCESSLOG_TARGET_MAX);
-        (void) mhd_refuse_heavy_uri(c, uri, s->pool_size);
         /* MHD decodes the path in place, and a %00 in it would cut it short:
          * such a target is marked, and refused in on_request(). Otherwise
          * NULL keeps the request's context NULL, as on_request() expects.
