@@ -32,6 +32,30 @@ static void write_file(Fixture *f, const char *name, const char *content) {
         fclose(fp);
 }
 
+static const CodingOrder br_gz = { .coding = { CODING_BR, CODING_GZIP }, .n = 2 };
+static const FileCacheAsk plain = { .order = &br_gz };
+
+/* The identity answer for rel, as static.c gets it for a client that asks
+ * for no coding: its response, and is_index and validators through ret_. */
+static struct MHD_Response *lookup(FileCache *c, int root_fd, const char *rel, bool *ret_is_index,
+                                   const CondValidators **ret_v) {
+        FileCacheHit hit;
+        if (!filecache_lookup(c, root_fd, rel, &plain, &hit))
+                return NULL;
+        assert_int_equal(hit.coding, CODING_IDENTITY);
+        *ret_is_index = hit.is_index;
+        *ret_v = hit.validators;
+        return hit.response;
+}
+
+static struct MHD_Response *store_one(FileCache *c, const char *rel, int fd,
+                                      const struct stat *st, const CondValidators *v) {
+        FileCacheSource src = { .rel = rel, .resolved = rel, .content_type = "text/plain",
+                                .fd = fd, .st = st, .v = v };
+        FileCacheHit hit;
+        return filecache_store(c, &src, &plain, &hit) >= 0 ? hit.response : NULL;
+}
+
 static struct MHD_Response *store(Fixture *f, const char *name) {
         struct stat st;
         CondValidators v;
@@ -40,7 +64,7 @@ static struct MHD_Response *store(Fixture *f, const char *name) {
         assert_true(fd >= 0);
         assert_int_equal(fstat(fd, &st), 0);
         assert_int_equal(cond_validators_from_stat(&st, now_seconds(), &v), 0);
-        r = filecache_store(f->cache, name, name, false, fd, &st, &v, "text/plain");
+        r = store_one(f->cache, name, fd, &st, &v);
         close(fd);
         return r;
 }
@@ -76,7 +100,7 @@ static void test_hit_returns_same_response(void **state) {
         write_file(f, "a.txt", "hello\n");
         struct MHD_Response *r = store(f, "a.txt");
         assert_non_null(r);
-        assert_ptr_equal(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v), r);
+        assert_ptr_equal(lookup(f->cache, f->root_fd, "a.txt", &idx, &v), r);
         assert_false(idx);
         /* the validators and headers of the file as it is now */
         assert_int_equal(fstatat(f->root_fd, "a.txt", &st, 0), 0);
@@ -89,7 +113,7 @@ static void test_hit_returns_same_response(void **state) {
         assert_string_equal(MHD_get_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED),
                             want.last_modified);
         assert_int_equal(filecache_bytes(f->cache), 6);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "other.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "other.txt", &idx, &v));
 }
 
 static void test_rewrite_same_size_invalidates(void **state) {
@@ -102,7 +126,7 @@ static void test_rewrite_same_size_invalidates(void **state) {
         struct timespec ts = { 0, 5 * 1000 * 1000 };
         nanosleep(&ts, NULL);
         write_file(f, "a.txt", "HELLO\n");
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
         assert_int_equal(filecache_bytes(f->cache), 0);
 }
 
@@ -133,7 +157,7 @@ static void test_rewrite_same_size_and_mtime_invalidates(void **state) {
         assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
         assert_false(after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
                      after.st_ctim.tv_nsec == before.st_ctim.tv_nsec);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
         assert_int_equal(filecache_bytes(f->cache), 0);
 }
 
@@ -148,7 +172,7 @@ static void test_replace_by_rename_invalidates(void **state) {
         snprintf(a, sizeof a, "%s/a.txt", f->dir);
         snprintf(b, sizeof b, "%s/b.txt", f->dir);
         assert_int_equal(rename(b, a), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
 }
 
 static void test_deleted_invalidates(void **state) {
@@ -160,7 +184,7 @@ static void test_deleted_invalidates(void **state) {
         assert_non_null(store(f, "a.txt"));
         snprintf(a, sizeof a, "%s/a.txt", f->dir);
         assert_int_equal(unlink(a), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
 }
 
 static void test_symlink_swap_invalidates(void **state) {
@@ -173,7 +197,7 @@ static void test_symlink_swap_invalidates(void **state) {
         snprintf(a, sizeof a, "%s/a.txt", f->dir);
         assert_int_equal(unlink(a), 0);
         assert_int_equal(symlink("/etc/hostname", a), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
 }
 
 static void test_large_file_not_cached(void **state) {
@@ -202,16 +226,14 @@ static void test_clamped_validators_not_cached(void **state) {
         assert_true(fd >= 0);
         assert_int_equal(fstat(fd, &st), 0);
         assert_int_equal(cond_validators_from_stat(&st, st.st_mtim.tv_sec - 1, &v), 0);
-        assert_null(filecache_store(f->cache, "future.txt", "future.txt", false, fd, &st, &v,
-                                    "text/plain"));
+        assert_null(store_one(f->cache, "future.txt", fd, &st, &v));
         assert_int_equal(filecache_bytes(f->cache), 0);
-        assert_null(filecache_lookup(f->cache, f->root_fd, "future.txt", &idx, &hit));
+        assert_null(lookup(f->cache, f->root_fd, "future.txt", &idx, &hit));
         /* once the clock has caught up, the real date is cached */
         assert_int_equal(cond_validators_from_stat(&st, st.st_mtim.tv_sec, &v), 0);
-        assert_non_null(filecache_store(f->cache, "future.txt", "future.txt", false, fd, &st, &v,
-                                        "text/plain"));
+        assert_non_null(store_one(f->cache, "future.txt", fd, &st, &v));
         close(fd);
-        assert_non_null(filecache_lookup(f->cache, f->root_fd, "future.txt", &idx, &hit));
+        assert_non_null(lookup(f->cache, f->root_fd, "future.txt", &idx, &hit));
         assert_int_equal(hit->mtime, st.st_mtim.tv_sec);
 }
 
@@ -229,11 +251,11 @@ static void test_clear_drops_everything(void **state) {
         filecache_clear(f->cache);
         assert_int_equal(filecache_bytes(f->cache), 0);
         /* the files are unchanged: only the clear keeps them from a hit */
-        assert_null(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
-        assert_null(filecache_lookup(f->cache, f->root_fd, "b.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "a.txt", &idx, &v));
+        assert_null(lookup(f->cache, f->root_fd, "b.txt", &idx, &v));
         struct MHD_Response *r = store(f, "a.txt");
         assert_non_null(r);
-        assert_ptr_equal(filecache_lookup(f->cache, f->root_fd, "a.txt", &idx, &v), r);
+        assert_ptr_equal(lookup(f->cache, f->root_fd, "a.txt", &idx, &v), r);
         assert_int_equal(filecache_bytes(f->cache), 6);
 }
 
