@@ -78,9 +78,9 @@ typedef struct Config {
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
-#define CONFIG_BUILTIN_ONLY_KEYS                                                         \
-        "root, dotfiles, precompressed, compress, mime-types, access-log, "               \
-        "connection-timeout, connection-limit, connection-memory, worker-seccomp, "     \
+#define CONFIG_BUILTIN_ONLY_KEYS                                                    \
+        "root, dotfiles, precompressed, compress, mime-types, access-log, "         \
+        "connection-timeout, connection-limit, connection-memory, worker-seccomp, " \
         "tls-certificate, tls-key, tls-priorities"
 
 /* One "key=value" taken from the command line, applied after the file. */

@@ -95,8 +95,11 @@ void filecache_free(FileCache *c) {
 }
 
 static Identity identity_of(const struct stat *st) {
-        return (Identity) { .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-                            .mtim = st->st_mtim, .ctim = st->st_ctim };
+        return (Identity) { .dev = st->st_dev,
+                            .ino = st->st_ino,
+                            .size = st->st_size,
+                            .mtim = st->st_mtim,
+                            .ctim = st->st_ctim };
 }
 
 static bool same_file(const Identity *id, const struct stat *st) {
@@ -133,7 +136,8 @@ static bool sibling_appeared(Entry *e, int root_fd, uint64_t now) {
         for (int k = CODING_IDENTITY + 1; k < _CODING_MAX; k++)
                 if ((e->missing & CODING_BIT(k)) &&
                     sibling_path(e->resolved, (Coding) k, path, sizeof path) >= 0 &&
-                    fstatat(root_fd, path, &st, 0) >= 0 && filecache_sibling_fresh(&e->id.mtim, &st))
+                    fstatat(root_fd, path, &st, 0) >= 0 &&
+                    filecache_sibling_fresh(&e->id.mtim, &st))
                         return true;
         return false;
 }

@@ -33,7 +33,7 @@ struct StaticSite {
         Root *root; /* follows deploys; its /proc path is for dotfile symlinks */
         MimeTable *mime;
         FileCache *cache;
-        bool dotfiles; /* serve dot segments: see path_is_hidden() */
+        bool dotfiles;             /* serve dot segments: see path_is_hidden() */
         CodingOrder precompressed; /* the siblings looked for */
         CodingOrder order;         /* every coding served, in the order preferred */
         bool compress;             /* text compressed in the cache */
@@ -369,7 +369,8 @@ static void sibling_open(StaticSite *s, const char *resolved, Coding k, const st
         if (fd < 0)
                 return;
         if (is_index || !filecache_sibling_fresh(&orig->st_mtim, &st) ||
-            (via_symlink && !s->dotfiles && root_proc_path(s->root) && opened_hidden(s, path, fd)) ||
+            (via_symlink && !s->dotfiles && root_proc_path(s->root) &&
+             opened_hidden(s, path, fd)) ||
             cond_validators_from_stat(&st, now_seconds(), &ret->v) < 0) {
                 close(fd);
                 return;
@@ -529,9 +530,16 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
         unsigned probed = siblings_open(s, resolved, &st, sib);
         if (use_cache && v) {
                 const FileCacheSource src = {
-                        .rel = rel, .resolved = resolved, .content_type = type,
-                        .is_index = is_index, .fd = fd, .st = &st, .v = v,
-                        .sibling = sib, .probed = probed, .compress = s->compress,
+                        .rel = rel,
+                        .resolved = resolved,
+                        .content_type = type,
+                        .is_index = is_index,
+                        .fd = fd,
+                        .st = &st,
+                        .v = v,
+                        .sibling = sib,
+                        .probed = probed,
+                        .compress = s->compress,
                 };
                 if (filecache_store(s->cache, &src, &ask, &hit) >= 0) {
                         siblings_close(sib);
@@ -545,8 +553,8 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
                 if (sib[k].fd >= 0)
                         available |= CODING_BIT(k);
         ch.coding = encoding_choose(&accept, available, &s->order);
-        ch.vary = available || (s->compress && compress_type_is_text(type) &&
-                                st.st_size <= FILECACHE_MAX_FILE);
+        ch.vary = available ||
+                  (s->compress && compress_type_is_text(type) && st.st_size <= FILECACHE_MAX_FILE);
         if (ch.coding != CODING_IDENTITY) {
                 close(fd);
                 fd = sib[ch.coding].fd;

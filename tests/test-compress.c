@@ -51,7 +51,9 @@ static void test_gzip_roundtrip(void **state) {
         assert_int_equal(((uint8_t *) out)[0], 0x1f); /* the gzip magic */
         assert_int_equal(((uint8_t *) out)[1], 0x8b);
         char *back = malloc(n);
-        z_stream z = { .next_in = out, .avail_in = (uInt) out_n, .next_out = (Bytef *) back,
+        z_stream z = { .next_in = out,
+                       .avail_in = (uInt) out_n,
+                       .next_out = (Bytef *) back,
                        .avail_out = (uInt) n };
         assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
         assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);

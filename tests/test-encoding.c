@@ -51,13 +51,13 @@ static void test_star_and_identity(void **state) {
 }
 
 static void test_malformed_skipped(void **state) {
-        expect_q("br;q=2, gzip", 1, 0, 1000);       /* q above 1 */
-        expect_q("br;q=0.5000, gzip", 1, 0, 1000);  /* four decimals */
-        expect_q("br;q=, gzip;q=0.5", 1, 0, 500);   /* empty value */
-        expect_q("br;q, gzip", 1, 0, 1000);         /* no '=' */
-        expect_q(",,, ,br", 1, 1000, 0);            /* empty elements */
-        expect_q("compress, zstd;q=1", 1, 0, 0);    /* codings not here */
-        expect_q("br;level=5;q=0.4", 1, 400, 0);    /* another parameter */
+        expect_q("br;q=2, gzip", 1, 0, 1000);      /* q above 1 */
+        expect_q("br;q=0.5000, gzip", 1, 0, 1000); /* four decimals */
+        expect_q("br;q=, gzip;q=0.5", 1, 0, 500);  /* empty value */
+        expect_q("br;q, gzip", 1, 0, 1000);        /* no '=' */
+        expect_q(",,, ,br", 1, 1000, 0);           /* empty elements */
+        expect_q("compress, zstd;q=1", 1, 0, 0);   /* codings not here */
+        expect_q("br;level=5;q=0.4", 1, 400, 0);   /* another parameter */
         expect_q("gzip;q=0.2, gzip;q=0.9", 1, 0, 900);
 }
 
@@ -126,9 +126,12 @@ static void test_names(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_qvalues),          cmocka_unit_test(test_star_and_identity),
-                cmocka_unit_test(test_malformed_skipped), cmocka_unit_test(test_choose),
-                cmocka_unit_test(test_order),            cmocka_unit_test(test_names),
+                cmocka_unit_test(test_qvalues),
+                cmocka_unit_test(test_star_and_identity),
+                cmocka_unit_test(test_malformed_skipped),
+                cmocka_unit_test(test_choose),
+                cmocka_unit_test(test_order),
+                cmocka_unit_test(test_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,10 +48,14 @@ static struct MHD_Response *lookup(FileCache *c, int root_fd, const char *rel, b
         return hit.response;
 }
 
-static struct MHD_Response *store_one(FileCache *c, const char *rel, int fd,
-                                      const struct stat *st, const CondValidators *v) {
-        FileCacheSource src = { .rel = rel, .resolved = rel, .content_type = "text/plain",
-                                .fd = fd, .st = st, .v = v };
+static struct MHD_Response *store_one(FileCache *c, const char *rel, int fd, const struct stat *st,
+                                      const CondValidators *v) {
+        FileCacheSource src = { .rel = rel,
+                                .resolved = rel,
+                                .content_type = "text/plain",
+                                .fd = fd,
+                                .st = st,
+                                .v = v };
         FileCacheHit hit;
         return filecache_store(c, &src, &plain, &hit) >= 0 ? hit.response : NULL;
 }
@@ -218,7 +222,7 @@ static void test_clamped_validators_not_cached(void **state) {
         struct stat st;
         CondValidators v;
         bool idx;
-        const CondValidators *hit;
+        const CondValidators *hit = NULL;
         int fd;
 
         write_file(f, "future.txt", "later\n");
