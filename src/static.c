@@ -24,6 +24,7 @@
 #include "path.h"
 #include "range.h"
 #include "root.h"
+#include "sibling.h"
 #include "uri.h"
 
 /* Room for the query string kept by a directory redirect. */
@@ -350,56 +351,10 @@ static enum MHD_Result serve_cached(Request *rq, const FileCacheHit *hit, const 
         return MHD_queue_response(rq->mhd, MHD_HTTP_OK, hit->response);
 }
 
-/* Opens the sibling of `resolved` in coding k (app.js.gz), through the same
- * confinement as any file, and keeps it in *ret when it may stand for the
- * file with stat orig: a regular file, not older, not a hidden file reached
- * through a symlink. ret->fd < 0 otherwise. */
-static void sibling_open(StaticSite *s, const char *resolved, Coding k, const struct stat *orig,
-                         FileCacheSibling *ret) {
-        char path[PATH_REQUEST_MAX + 32];
-        struct stat st;
-        bool is_index = false, via_symlink = false;
-        int fd, n;
-
-        ret->fd = -1;
-        n = snprintf(path, sizeof path, "%s%s", resolved, coding_suffix(k));
-        if (n < 0 || (size_t) n >= sizeof path)
-                return;
-        fd = path_open(root_fd(s->root), path, &st, &is_index, &via_symlink);
-        if (fd < 0)
-                return;
-        if (is_index || !filecache_sibling_fresh(&orig->st_mtim, &st) ||
-            (via_symlink && !s->dotfiles && root_proc_path(s->root) &&
-             opened_hidden(s, path, fd)) ||
-            cond_validators_from_stat(&st, now_seconds(), &ret->v) < 0) {
-                close(fd);
-                return;
-        }
-        ret->fd = fd;
-        ret->st = st;
-}
-
-/* Opens the siblings precompressed asks for; the CODING_BIT()s looked for. */
-static unsigned siblings_open(StaticSite *s, const char *resolved, const struct stat *orig,
-                              FileCacheSibling sib[_CODING_MAX]) {
-        unsigned probed = 0;
-
-        for (int k = 0; k < _CODING_MAX; k++)
-                sib[k].fd = -1;
-        for (size_t i = 0; i < s->precompressed.n; i++) {
-                Coding k = s->precompressed.coding[i];
-                sibling_open(s, resolved, k, orig, &sib[k]);
-                probed |= CODING_BIT(k);
-        }
-        return probed;
-}
-
-static void siblings_close(FileCacheSibling sib[_CODING_MAX]) {
-        for (int k = 0; k < _CODING_MAX; k++)
-                if (sib[k].fd >= 0) {
-                        close(sib[k].fd);
-                        sib[k].fd = -1;
-                }
+/* A sibling reached through a symlink: hidden by the same rule as any file */
+static bool sibling_hidden(void *userdata, const char *path, int fd) {
+        StaticSite *s = userdata;
+        return !s->dotfiles && root_proc_path(s->root) && opened_hidden(s, path, fd);
 }
 
 /* A deploy pointed the root's path at another directory: new requests are
@@ -527,7 +482,8 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
 
         /* from the fstat of the fd about to be sent: never stale */
         v = cond_validators_from_stat(&st, now_seconds(), &validators) >= 0 ? &validators : NULL;
-        unsigned probed = siblings_open(s, resolved, &st, sib);
+        unsigned probed = sibling_open_all(root_fd(s->root), resolved, &st, &s->precompressed,
+                                           sibling_hidden, s, sib);
         if (use_cache && v) {
                 const FileCacheSource src = {
                         .rel = rel,
@@ -542,7 +498,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
                         .compress = s->compress,
                 };
                 if (filecache_store(s->cache, &src, &ask, &hit) >= 0) {
-                        siblings_close(sib);
+                        sibling_close_all(sib);
                         close(fd);
                         return serve_cached(rq, &hit, rel, names_directory, body_sent);
                 }
@@ -563,7 +519,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
                 v = &validators;
                 sib[ch.coding].fd = -1;
         }
-        siblings_close(sib);
+        sibling_close_all(sib);
         switch (conditions_evaluate(rq->mhd, range != NULL, v)) {
         case COND_PRECONDITION_FAILED:
                 close(fd);
