@@ -28,6 +28,7 @@ typedef struct Identity {
 /* One representation: NULL response when the entry has none in this coding. */
 typedef struct Variant {
         struct MHD_Response *response;
+        const char *data; /* the response's body, which it owns */
         CondValidators validators;
         size_t size;
         bool sibling; /* read from resolved + the coding's suffix, as of `id` */
@@ -152,6 +153,7 @@ static void entry_pick(const Entry *e, const FileCacheAsk *ask, FileCacheHit *re
         if (ask->accept && available)
                 k = encoding_choose(ask->accept, available, ask->order);
         *ret = (FileCacheHit) { .response = e->var[k].response,
+                                .data = e->var[k].data,
                                 .validators = &e->var[k].validators,
                                 .coding = k,
                                 .is_index = e->is_index,
@@ -225,6 +227,7 @@ static int variant_set(Variant *var, char *data, size_t n, const CondValidators 
                 free(data);
                 return -ENOMEM;
         }
+        var->data = data;
         var->size = n;
         var->validators = *v;
         var->validators.size = n; /* what a 304 of this variant says */

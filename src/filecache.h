@@ -53,6 +53,7 @@ typedef struct FileCacheAsk {
  * representation, so every answer says "Vary: Accept-Encoding". */
 typedef struct FileCacheHit {
         struct MHD_Response *response;
+        const char *data; /* its body, validators->size bytes, valid as validators */
         const CondValidators *validators;
         Coding coding;
         bool is_index, vary;

@@ -253,33 +253,40 @@ static enum MHD_Result queue_fd(const Request *rq, int fd, const struct stat *st
         return answer_once(rq, MHD_HTTP_OK, r);
 }
 
-/* 206: len bytes of the file from start. */
-static enum MHD_Result queue_range(const Request *rq, int fd, const struct stat *st,
-                                   const CondValidators *v, const char *type, const Chosen *ch,
-                                   uint64_t start, uint64_t len) {
+/* 206: r, len bytes from start of a representation of `size` bytes. */
+static enum MHD_Result queue_partial(const Request *rq, struct MHD_Response *r, uint64_t size,
+                                     const CondValidators *v, const char *type, const Chosen *ch,
+                                     uint64_t start, uint64_t len) {
         char content_range[80];
-        struct MHD_Response *r;
 
-        r = MHD_create_response_from_fd_at_offset64(len, fd, start);
-        if (!r) {
-                close(fd);
-                return answer_canned(rq, CANNED_SERVER_ERROR);
-        }
         snprintf(content_range, sizeof content_range, "bytes %llu-%llu/%llu",
                  (unsigned long long) start, (unsigned long long) (start + len - 1),
-                 (unsigned long long) st->st_size);
+                 (unsigned long long) size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
         add_validators(r, v);
         add_coding(r, ch, true);
-        mhd_uncork_later(rq->uncork, rq->mhd, len);
         return answer_once(rq, MHD_HTTP_PARTIAL_CONTENT, r);
+}
+
+/* 206: len bytes of the file from start. */
+static enum MHD_Result queue_range(const Request *rq, int fd, const struct stat *st,
+                                   const CondValidators *v, const char *type, const Chosen *ch,
+                                   uint64_t start, uint64_t len) {
+        struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, start);
+
+        if (!r) {
+                close(fd);
+                return answer_canned(rq, CANNED_SERVER_ERROR);
+        }
+        mhd_uncork_later(rq->uncork, rq->mhd, len);
+        return queue_partial(rq, r, (uint64_t) st->st_size, v, type, ch, start, len);
 }
 
 /* 416, naming the file's size so that the client can ask again, and the
  * version that size belongs to. */
-static enum MHD_Result queue_unsatisfiable(const Request *rq, const struct stat *st,
+static enum MHD_Result queue_unsatisfiable(const Request *rq, uint64_t size,
                                            const CondValidators *v, const Chosen *ch) {
         static const char body[] = "416 Range Not Satisfiable\n";
         char content_range[48];
@@ -288,8 +295,7 @@ static enum MHD_Result queue_unsatisfiable(const Request *rq, const struct stat 
         r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
         if (!r)
                 return MHD_NO;
-        snprintf(content_range, sizeof content_range, "bytes */%llu",
-                 (unsigned long long) st->st_size);
+        snprintf(content_range, sizeof content_range, "bytes */%llu", (unsigned long long) size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
         add_validators(r, v);
@@ -325,10 +331,39 @@ static bool url_names_directory(const char *url) {
         return (n >= 1 && url[n - 1] == '/') || (n >= 2 && url[n - 2] == '/' && url[n - 1] == '.');
 }
 
+/* A Range of a cached representation, copied from the cache's bytes: the
+ * entry may be gone before the answer is sent. */
+static enum MHD_Result queue_cached_range(Request *rq, const FileCacheHit *hit, const Chosen *ch,
+                                          const char *range, bool body_sent) {
+        const CondValidators *v = hit->validators;
+        struct MHD_Response *r;
+        uint64_t start, len;
+
+        switch (range_parse(range, v->size, &start, &len)) {
+        case RANGE_OK:
+                break;
+        case RANGE_UNSATISFIABLE:
+                return queue_unsatisfiable(rq, v->size, v, ch);
+        case RANGE_IGNORE:
+                if (body_sent)
+                        rq->body_bytes += v->size;
+                return MHD_queue_response(rq->mhd, MHD_HTTP_OK, hit->response);
+        }
+        r = MHD_create_response_from_buffer((size_t) len, (void *) (hit->data + start),
+                                            MHD_RESPMEM_MUST_COPY);
+        if (!r)
+                return answer_canned(rq, CANNED_SERVER_ERROR);
+        if (body_sent)
+                rq->body_bytes += len;
+        return queue_partial(rq, r, v->size, v,
+                             MHD_get_response_header(hit->response, MHD_HTTP_HEADER_CONTENT_TYPE),
+                             ch, start, len);
+}
+
 /* An answer from the file cache: hit holds the cached response for rel,
  * and its validators, made from the stat that the lookup just compared. */
 static enum MHD_Result serve_cached(Request *rq, const FileCacheHit *hit, const char *rel,
-                                    bool names_directory, bool body_sent) {
+                                    bool names_directory, const char *range, bool body_sent) {
         const CondValidators *v = hit->validators;
         const Chosen ch = { .coding = hit->coding, .vary = hit->vary };
         bool is_index = hit->is_index;
@@ -337,15 +372,19 @@ static enum MHD_Result serve_cached(Request *rq, const FileCacheHit *hit, const 
                 return redirect_to_directory(rq, rel, body_sent);
         if (!is_index && names_directory)
                 return answer_canned(rq, CANNED_NOT_FOUND);
-        switch (conditions_evaluate(rq->mhd, false, v)) {
+        switch (conditions_evaluate(rq->mhd, range != NULL, v)) {
         case COND_PRECONDITION_FAILED:
                 return answer_canned(rq, CANNED_PRECONDITION_FAILED);
         case COND_NOT_MODIFIED:
                 return queue_not_modified(rq, v, &ch);
-        case COND_SEND_WHOLE: /* no Range on this path */
+        case COND_SEND_WHOLE:
+                range = NULL;
+                break;
         case COND_SEND:
                 break;
         }
+        if (range)
+                return queue_cached_range(rq, hit, &ch, range, body_sent);
         if (body_sent)
                 rq->body_bytes += v->size;
         return MHD_queue_response(rq->mhd, MHD_HTTP_OK, hit->response);
@@ -446,12 +485,12 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
                 return answer_canned(rq, CANNED_NOT_FOUND);
 
         /* draining responses need "Connection: close", which a shared cached
-         * response must not get; a range is cut from the file itself */
+         * response must not get */
         if (root_due(s->root, now))
                 (void) site_follow_root(s, now);
-        use_cache = !rq->draining && !range;
+        use_cache = !rq->draining;
         if (use_cache && filecache_lookup(s->cache, root_fd(s->root), rel, &ask, &hit))
-                return serve_cached(rq, &hit, rel, names_directory, body_sent);
+                return serve_cached(rq, &hit, rel, names_directory, range, body_sent);
 
         fd = path_open(root_fd(s->root), rel, &st, &is_index, &via_symlink);
         /* at once, not within the second: a page of the new release may
@@ -500,7 +539,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
                 if (filecache_store(s->cache, &src, &ask, &hit) >= 0) {
                         sibling_close_all(sib);
                         close(fd);
-                        return serve_cached(rq, &hit, rel, names_directory, body_sent);
+                        return serve_cached(rq, &hit, rel, names_directory, range, body_sent);
                 }
         }
         /* not from the cache: a sibling, or the file itself */
@@ -544,7 +583,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
                         return queue_range(rq, fd, &st, v, type, &ch, start, len);
                 case RANGE_UNSATISFIABLE:
                         close(fd);
-                        return queue_unsatisfiable(rq, &st, v, &ch);
+                        return queue_unsatisfiable(rq, (uint64_t) st.st_size, v, &ch);
                 case RANGE_IGNORE:
                         break;
                 }

@@ -185,6 +185,24 @@ for coding in gzip br; do
         check_eq "style.css $coding, If-None-Match its ETag: 304" 304 \
                 "$(get /style.css $coding -H "If-None-Match: $etag_css")"
 done
+# Range on a representation made in the cache: bytes of the compressed body
+get /style.css gzip >/dev/null
+cp "$TMP/b" "$TMP/style.gz"
+etag_css=$(header ETag)
+check_eq "style.css gzip, Range 10-19: 206" 206 "$(get /style.css gzip -H 'Range: bytes=10-19')"
+check_cmd "style.css gzip, Range 10-19: bytes 10-19 of the gzip answer" \
+        cmp -s "$TMP/b" <(tail -c +11 "$TMP/style.gz" | head -c 10)
+check_eq "style.css gzip, Range: Content-Range of the gzip body" \
+        "bytes 10-19/$(stat -c %s "$TMP/style.gz")" "$(header Content-Range)"
+check_eq "style.css gzip, Range: Content-Encoding" gzip "$(header Content-Encoding)"
+check_match "style.css gzip, Range: Content-Type of the file" '^text/css' "$(header Content-Type)"
+check_eq "style.css gzip, Range, If-Range its ETag: 206" 206 \
+        "$(get /style.css gzip -H 'Range: bytes=0-' -H "If-Range: $etag_css")"
+check_cmd "style.css gzip, Range 0-: the whole gzip body" cmp -s "$TMP/b" "$TMP/style.gz"
+check_eq "style.css br, Range, If-Range the gzip ETag: 200" 200 \
+        "$(get /style.css br -H 'Range: bytes=0-9' -H "If-Range: $etag_css")"
+check_eq "style.css br, past the end: 416" 416 "$(get /style.css br -H 'Range: bytes=99999-')"
+check_eq "style.css br, 416: Vary" "Accept-Encoding" "$(header Vary)"
 get /style.css '' >/dev/null
 check_cmd "style.css identity: the file" cmp -s "$TMP/b" "$ROOT/style.css"
 check_eq "style.css identity: Vary" "Accept-Encoding" "$(header Vary)"
