@@ -153,6 +153,12 @@ check_cmd "big.js gzip: big.js.gz byte for byte" cmp -s "$TMP/b" "$ROOT/big.js.g
 etag_big=$(header ETag)
 check_eq "big.js gzip, If-None-Match its ETag: 304" 304 \
         "$(get /big.js gzip -H "If-None-Match: $etag_big")"
+check_eq "big.js gzip, Range 100-199: 206" 206 "$(get /big.js gzip -H 'Range: bytes=100-199')"
+check_cmd "big.js gzip, Range 100-199: those bytes of big.js.gz" \
+        cmp -s "$TMP/b" <(tail -c +101 "$ROOT/big.js.gz" | head -c 100)
+check_eq "big.js gzip, Range: Content-Range of the .gz" \
+        "bytes 100-199/$(stat -c %s "$ROOT/big.js.gz")" "$(header Content-Range)"
+check_eq "big.js gzip, Range: Content-Encoding" gzip "$(header Content-Encoding)"
 check_eq "big.js identity: the file" 200 "$(get /big.js '')"
 check_cmd "big.js identity: byte for byte" cmp -s "$TMP/b" "$ROOT/big.js"
 check_eq "big.js identity: Vary" "Accept-Encoding" "$(header Vary)"
