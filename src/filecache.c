@@ -41,7 +41,9 @@ typedef struct Entry {
         bool is_index;
         Identity id; /* of the file itself */
         Variant var[_CODING_MAX];
-        unsigned missing; /* codings whose sibling was looked for, not found */
+        unsigned missing; /* codings whose sibling was looked for, not used */
+        unsigned unused;  /* of those, the ones with a file there, as of unused_id */
+        Identity unused_id[_CODING_MAX];
         uint64_t probed_at;
         struct Entry *next;
 } Entry;
@@ -125,21 +127,26 @@ static int sibling_path(const char *resolved, Coding k, char *buf, size_t size) 
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Whether a sibling looked for in vain is there now. Once a
- * FILECACHE_PROBE_USEC at most, so a missing one costs no call per request. */
-static bool sibling_appeared(Entry *e, int root_fd, uint64_t now) {
+/* Whether a sibling not used (missing, or older, or hidden) appeared or
+ * changed: once a FILECACHE_PROBE_USEC at most, so it costs no call per
+ * request; one that is there but still unusable does not drop the entry
+ * again and again. */
+static bool sibling_changed(Entry *e, int root_fd, uint64_t now) {
         char path[PATH_MAX];
         struct stat st;
 
         if (!e->missing || now - e->probed_at < FILECACHE_PROBE_USEC)
                 return false;
         e->probed_at = now;
-        for (int k = CODING_IDENTITY + 1; k < _CODING_MAX; k++)
-                if ((e->missing & CODING_BIT(k)) &&
-                    sibling_path(e->resolved, (Coding) k, path, sizeof path) >= 0 &&
-                    fstatat(root_fd, path, &st, 0) >= 0 &&
-                    filecache_sibling_fresh(&e->id.mtim, &st))
+        for (int k = CODING_IDENTITY + 1; k < _CODING_MAX; k++) {
+                if (!(e->missing & CODING_BIT(k)))
+                        continue;
+                bool there = sibling_path(e->resolved, (Coding) k, path, sizeof path) >= 0 &&
+                             fstatat(root_fd, path, &st, 0) >= 0;
+                bool was = e->unused & CODING_BIT(k);
+                if (there != was || (there && !same_file(&e->unused_id[k], &st)))
                         return true;
+        }
         return false;
 }
 
@@ -172,7 +179,7 @@ bool filecache_lookup(FileCache *c, int root_fd, const char *rel, const FileCach
                  * name now leads to any other file, the inode differs and the
                  * caller takes the safe path again. */
                 if (fstatat(root_fd, e->resolved, &st, 0) < 0 || !same_file(&e->id, &st) ||
-                    sibling_appeared(e, root_fd, ask->now)) {
+                    sibling_changed(e, root_fd, ask->now)) {
                         entry_remove(c, e);
                         return false;
                 }
@@ -343,9 +350,15 @@ int filecache_store(FileCache *c, const FileCacheSource *src, const FileCacheAsk
         variant_headers(e, src->content_type);
         e->is_index = src->is_index;
         e->id = identity_of(st);
-        for (int k = CODING_IDENTITY + 1; k < _CODING_MAX; k++)
-                if ((src->probed & CODING_BIT(k)) && !e->var[k].sibling)
-                        e->missing |= CODING_BIT(k);
+        for (int k = CODING_IDENTITY + 1; k < _CODING_MAX; k++) {
+                if (!(src->probed & CODING_BIT(k)) || e->var[k].sibling)
+                        continue;
+                e->missing |= CODING_BIT(k);
+                if (src->sibling && src->sibling[k].present) {
+                        e->unused |= CODING_BIT(k);
+                        e->unused_id[k] = identity_of(&src->sibling[k].st);
+                }
+        }
         e->probed_at = ask->now;
         unsigned b = hash(src->rel);
         e->next = c->buckets[b];

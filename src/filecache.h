@@ -23,9 +23,11 @@ typedef struct FileCache FileCache;
 #define FILECACHE_PROBE_USEC (1000u * 1000u)
 
 /* A precompressed sibling opened through the safe path: fd < 0 when there
- * is none to use. v is made from st. */
+ * is none to use. present: something is at its path, whose stat is st
+ * (also when it is not used: older, hidden). v is made from st. */
 typedef struct FileCacheSibling {
         int fd;
+        bool present;
         struct stat st;
         CondValidators v;
 } FileCacheSibling;
@@ -85,8 +87,9 @@ void filecache_clear(FileCache *c);
 
 /* Whether rel is cached, and the file found at rel under root_fd (and the
  * sibling chosen, if one is) is still the one that was cached (same device,
- * inode, size, mtime and ctime); fills *ret if so. A sibling that appeared
- * since, found within FILECACHE_PROBE_USEC, drops the entry: a miss. */
+ * inode, size, mtime and ctime); fills *ret if so. A sibling not used that
+ * appeared or changed since (looked at once a FILECACHE_PROBE_USEC) drops
+ * the entry: a miss. */
 bool filecache_lookup(FileCache *c, int root_fd, const char *rel, const FileCacheAsk *ask,
                       FileCacheHit *ret);
 

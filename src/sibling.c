@@ -23,6 +23,8 @@ static void sibling_open(int root_fd, const char *resolved, Coding k, const stru
         fd = path_open(root_fd, path, &st, &is_index, &via_symlink);
         if (fd < 0)
                 return;
+        ret->present = true; /* for the cache to tell when it changes */
+        ret->st = st;
         /* a directory's index.html is no sibling */
         if (is_index || !filecache_sibling_fresh(&orig->st_mtim, &st) ||
             (via_symlink && hidden(userdata, path, fd)) ||
@@ -31,7 +33,6 @@ static void sibling_open(int root_fd, const char *resolved, Coding k, const stru
                 return;
         }
         ret->fd = fd;
-        ret->st = st;
 }
 
 unsigned sibling_open_all(int root_fd, const char *resolved, const struct stat *orig,
@@ -40,7 +41,7 @@ unsigned sibling_open_all(int root_fd, const char *resolved, const struct stat *
         unsigned probed = 0;
 
         for (int k = 0; k < _CODING_MAX; k++)
-                sib[k].fd = -1;
+                sib[k] = (FileCacheSibling) { .fd = -1 };
         for (size_t i = 0; i < order->n; i++) {
                 Coding k = order->coding[i];
                 if (k <= CODING_IDENTITY || k >= _CODING_MAX)

@@ -15,7 +15,8 @@ typedef bool (*SiblingHiddenFn)(void *userdata, const char *path, int fd);
 
 /* Opens the siblings of `resolved` (beneath root_fd) in the codings of
  * `order` into sib, indexed by coding; a sibling that is missing, not a
- * regular file, older than orig (to the nanosecond) or hidden gets fd -1.
+ * regular file, older than orig (to the nanosecond) or hidden gets fd -1,
+ * with `present` and st telling what is there for the cache.
  * Returns the CODING_BIT()s of the codings looked for. */
 unsigned sibling_open_all(int root_fd, const char *resolved, const struct stat *orig,
                           const CodingOrder *order, SiblingHiddenFn hidden, void *userdata,

@@ -403,6 +403,32 @@ static void test_missing_sibling_looked_for_once_a_second(void **state) {
         assert_false(filecache_lookup(f->cache, f->root_fd, "a.css", &gz, &hit));
 }
 
+/* a sibling there but not used (older) is looked at once a second, and
+ * drops the entry only when it changes, not at every look */
+static void test_unused_sibling_drops_entry_only_when_changed(void **state) {
+        Fixture *f = *state;
+        EncodingAccept a;
+        FileCacheHit hit;
+        FileCacheSibling sib[_CODING_MAX] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
+        uint64_t t0 = 10 * FILECACHE_PROBE_USEC;
+        write_text(f, "a.css");
+        write_file(f, "a.css.gz", "older");
+        sib[CODING_GZIP].present = true;
+        char gz_path[128];
+        snprintf(gz_path, sizeof gz_path, "%s/a.css.gz", f->dir);
+        assert_int_equal(stat(gz_path, &sib[CODING_GZIP].st), 0);
+        assert_int_equal(store_with(f, "a.css", sib, CODING_BIT(CODING_GZIP), false, t0, &hit), 0);
+        FileCacheAsk gz = { .accept = accept_of("gzip", &a), .order = &br_gz };
+        for (int i = 1; i <= 3; i++) {
+                gz.now = t0 + i * FILECACHE_PROBE_USEC;
+                assert_true(filecache_lookup(f->cache, f->root_fd, "a.css", &gz, &hit));
+                assert_int_equal(hit.coding, CODING_IDENTITY);
+        }
+        write_file(f, "a.css.gz", "rewritten, now newer");
+        gz.now = t0 + 4 * FILECACHE_PROBE_USEC;
+        assert_false(filecache_lookup(f->cache, f->root_fd, "a.css", &gz, &hit));
+}
+
 static void test_sibling_freshness(void **state) {
         struct timespec mtim = { .tv_sec = 1000, .tv_nsec = 500 };
         struct stat sib = { .st_mode = S_IFREG | 0644 };
@@ -437,6 +463,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_compress_off_or_not_smaller, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sibling_served_and_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_sibling_looked_for_once_a_second,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unused_sibling_drops_entry_only_when_changed,
                                                 setup, teardown),
                 cmocka_unit_test(test_sibling_freshness),
         };
