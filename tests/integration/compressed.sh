@@ -147,6 +147,13 @@ check_eq "HEAD app.js gzip: no body" "body-bytes: 0" "$(tail -n1 <<<"$head_out")
 head_out=$(raw_request HEAD /app.js || true)
 check_match "HEAD app.js identity: Vary" '^Vary: Accept-Encoding' "$head_out"
 
+# a directory's index.html has its siblings too
+lines "<p>docs</p>" >"$ROOT/docs/index.html"
+sibling "$ROOT/docs/index.html" gz
+check_eq "/docs/ gzip: 200" 200 "$(get /docs/ gzip)"
+check_cmd "/docs/ gzip: docs/index.html.gz byte for byte" cmp -s "$TMP/b" "$ROOT/docs/index.html.gz"
+check_match "/docs/ gzip: Content-Type of index.html" '^text/html' "$(header Content-Type)"
+
 # ---- past the cache: sent from the fd ----
 check_eq "big.js gzip: 200" 200 "$(get /big.js gzip)"
 check_cmd "big.js gzip: big.js.gz byte for byte" cmp -s "$TMP/b" "$ROOT/big.js.gz"
