@@ -31,6 +31,8 @@ int config_init(Config *c) {
                 .connection_memory = 32 * 1024,
                 .log_level = LOG_INFO,
                 .dotfiles = false,
+                .precompressed = { .coding = { CODING_BR, CODING_GZIP }, .n = 2 },
+                .compress = true,
                 .exec_ready_timeout_usec = 30 * USEC_PER_SEC,
                 .worker_seccomp = CONFIG_SECCOMP_YES,
         };
@@ -305,6 +307,20 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                 if (r < 0)
                         REASON("expected allow or deny");
                 return r;
+        }
+        if (strcmp(key, "precompressed") == 0) {
+                r = encoding_parse_order(value, &c->precompressed);
+                if (r < 0)
+                        REASON("expected off, or br and gz in the order preferred, such as "
+                               "br,gz");
+                return r;
+        }
+        if (strcmp(key, "compress") == 0) {
+                if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)
+                        c->compress = value[1] == 'n';
+                else
+                        return REASON("expected on or off"), -EINVAL;
+                return 0;
         }
         if (strcmp(key, "access-log") == 0) {
                 r = set_access_log(c, value);
