@@ -31,7 +31,7 @@ typedef struct ConnRequest {
 
 typedef struct Conn {
         struct MHD_Connection *mhd;
-        bool uncork;    /* listed in an MhdUncork: see mhd-0.9.75.h */
+        bool uncork;    /* listed in an MhdUncork: see mhd-1.0.1.h */
         bool answering; /* its request was read whole: the answer is queued or going out */
         bool cut;       /* shut down by conn_cut_stalled() */
         /* HTTPS (mhd-tls.c): on a TLS socket; its handshake is done; and
