@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "accesslog.h"
+#include "sentfile.h"
 
 struct MHD_Connection;
 
@@ -40,6 +41,7 @@ typedef struct Conn {
          * request line of the next one came in */
         uint64_t waiting_since;
         ConnRequest rq;
+        SentFile file;                   /* what its answer sends from a file, if anything */
         char remote[ACCESSLOG_ADDR_MAX]; /* the client's address as logged, "" until needed */
         struct Conn *prev, *next;
 } Conn;

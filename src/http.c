@@ -19,8 +19,10 @@
 #include "macro.h"
 #include "metrics.h"
 #include "mhd-1.0.1.h"
+#include "mhd-log.h"
 #include "mhd-tls.h"
 #include "scoreboard.h"
+#include "sentfile.h"
 #include "static.h"
 
 /* libmicrohttpd's strictness (>= 1.0 only: 0.9.75 fails to start a daemon
@@ -49,6 +51,7 @@ struct HttpServer {
         MhdUncork uncork;
         CannedSet canned;
         AccessLog *log; /* the worker's, or NULL */
+        MhdLog mhd_log; /* MHD's messages, and the failed accepts they tell of */
         /* markers for a request's context, their addresses only: its target
          * holds %00 (from on_uri()); clusterd refused its framing */
         char nul_target, refused;
@@ -240,6 +243,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         }
         if (s->log && conn && conn_log_entry(conn, c, &e))
                 accesslog_add(s->log, &e, time(NULL));
+        sentfile_done(conn);
         conn_request_done(conn, now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
@@ -250,6 +254,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 score_set32(&s->counters->connections, ++s->connections);
+                s->mhd_log.accept_stalled = false;
                 /* without memory for a Conn the connection is counted all
                  * the same, but neither cut when stalled nor hurried in a drain */
                 if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0) {
@@ -284,6 +289,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
         s->worker_id = worker_id;
         s->scoreboard = sb;
         s->counters = scoreboard_counters(sb, score_index);
+        mhd_log_init(&s->mhd_log, &s->counters->accept_failed);
         s->pool_size = c->connection_memory;
         s->request_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
         r = static_new(c, &s->site);
@@ -312,8 +318,12 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
-                        tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+                        MHD_USE_ERROR_LOG |
+                                (tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO),
+                        0, NULL, NULL,
                         on_request, s,
+                        /* first, or MHD logs to stderr until it comes */
+                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log_message, &s->mhd_log,
                         MHD_OPTION_ARRAY, tls_i ? tls_ops : plain_ops,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],
                         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
@@ -370,17 +380,23 @@ static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
 }
 
 /* Runs d until it has nothing more to do at once, and once more when the run
- * freed a slot at the connection limit (see mhd_daemon_full()). -EIO when
- * MHD says it cannot run: the daemon is broken, and so is the worker. */
+ * freed a slot at the connection limit (see mhd_daemon_full()) or closed a
+ * connection while accepts were stalled for want of fds (see
+ * MhdLog.accept_stalled): MHD takes its listening socket back into its
+ * epoll set only at the start of a run, and with no connection left nothing
+ * would wake it for one. -EIO when MHD says it cannot run: the daemon is
+ * broken, and so is the worker. */
 static int daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 bool was_full = daemon_full(s, d);
+                unsigned open_before = s->connections;
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 if (MHD_run(d) != MHD_YES)
                         return -EIO;
                 mhd_uncork_pending(&s->uncork);
-                if (was_full && !daemon_full(s, d)) {
+                if ((was_full && !daemon_full(s, d)) ||
+                    (s->mhd_log.accept_stalled && s->connections < open_before)) {
                         if (i + 1 == RUN_AGAIN_MAX)
                                 s->run_again = true; /* the next loop round does it */
                         continue;
@@ -413,6 +429,14 @@ unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
 
         score_add(&s->counters->stalled_closed, cut);
         return cut;
+}
+
+void http_server_tick(HttpServer *s, uint64_t now) {
+        mhd_log_flush(&s->mhd_log, now);
+}
+
+unsigned http_server_cut_shrunk(HttpServer *s) {
+        return sentfile_cut_shrunk(&s->conns);
 }
 
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {

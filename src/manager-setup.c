@@ -59,7 +59,8 @@ void manager_check_config(const Config *c) {
                                         ? (rl.rlim_cur - FD_OVERHEAD) / FDS_PER_CONNECTION
                                         : 0;
                 log_warning("the open file limit is %llu, but connection-limit %u needs up to "
-                            "%llu fds per worker: connections beyond that are refused; raise "
+                            "%llu fds per worker: connections beyond that wait unaccepted "
+                            "(counted in clusterd_accept_failed_total); raise "
                             "LimitNOFILE= (ulimit -n) or set connection-limit to %llu",
                             (unsigned long long) rl.rlim_cur, c->connection_limit,
                             (unsigned long long) need, (unsigned long long) (fits ?: 1));

@@ -16,6 +16,7 @@
 
 #include "compress.h"
 #include "conditional.h"
+#include "conn.h"
 #include "encoding.h"
 #include "filecache.h"
 #include "log.h"
@@ -250,6 +251,7 @@ static enum MHD_Result queue_fd(const Request *rq, int fd, const struct stat *st
         add_validators(r, v);
         add_coding(r, ch, true);
         mhd_uncork_later(rq->uncork, rq->mhd, (uint64_t) st->st_size);
+        sentfile_watch(conn_get(rq->mhd), fd, st, (uint64_t) st->st_size);
         return answer_once(rq, MHD_HTTP_OK, r);
 }
 
@@ -281,6 +283,7 @@ static enum MHD_Result queue_range(const Request *rq, int fd, const struct stat 
                 return answer_canned(rq, CANNED_SERVER_ERROR);
         }
         mhd_uncork_later(rq->uncork, rq->mhd, len);
+        sentfile_watch(conn_get(rq->mhd), fd, st, start + len);
         return queue_partial(rq, r, (uint64_t) st->st_size, v, type, ch, start, len);
 }
 
