@@ -24,12 +24,9 @@
 #include "mime.h"
 #include "path.h"
 #include "range.h"
+#include "redirect.h"
 #include "root.h"
 #include "sibling.h"
-#include "uri.h"
-
-/* Room for the query string kept by a directory redirect. */
-#define LOCATION_QUERY_MAX 2048
 
 struct StaticSite {
         Root *root; /* follows deploys; its /proc path is for dotfile symlinks */
@@ -43,7 +40,13 @@ struct StaticSite {
          * root_warned once it was logged */
         bool root_failing, root_warned;
         uint64_t root_failed_at;
+        /* files not opened for want of fds (EMFILE/ENFILE) since the last
+         * line about them: a worker out of fds fails every request at once,
+         * so they are logged at most every FD_REFUSED_LOG_USEC */
+        uint64_t fd_refused, fd_refused_logged_at;
 };
+
+#define FD_REFUSED_LOG_USEC (10 * USEC_PER_SEC)
 
 int static_new(const Config *c, StaticSite **ret) {
         StaticSite *s;
@@ -95,62 +98,6 @@ void static_free(StaticSite *s) {
         mime_table_free(s->mime);
         root_free(s->root);
         free(s);
-}
-
-typedef struct QueryBuilder {
-        char *buf;
-        size_t size, len;
-        bool first;
-        int r;
-} QueryBuilder;
-
-static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value) {
-        QueryBuilder *q = cls;
-
-        if (q->r >= 0)
-                q->r = uri_append(q->buf, q->size, &q->len, q->first ? "?" : "&");
-        q->first = false;
-        if (q->r >= 0)
-                q->r = uri_append_encoded(q->buf, q->size, &q->len, key, false);
-        if (q->r >= 0 && value) {
-                q->r = uri_append(q->buf, q->size, &q->len, "=");
-                if (q->r >= 0)
-                        q->r = uri_append_encoded(q->buf, q->size, &q->len, value, false);
-        }
-        return q->r >= 0 ? MHD_YES : MHD_NO;
-}
-
-/* "/docs" names a directory: send the client to "/docs/" so relative links
- * work, keeping the query. The path is the sanitized one, never the raw URL:
- * "//host" must not become a Location pointing at another host. MHD hands
- * the query over decoded, so it is encoded again; a query too long for the
- * header is dropped rather than cut. */
-static enum MHD_Result redirect_to_directory(const Request *rq, const char *rel, bool with_body) {
-        static const char body[] = "301 Moved Permanently\n";
-        char location[3 * PATH_REQUEST_MAX + 2 + LOCATION_QUERY_MAX];
-        QueryBuilder q = { .buf = location, .size = sizeof location, .first = true };
-        struct MHD_Response *r;
-
-        if (uri_append(location, sizeof location, &q.len, "/") < 0 ||
-            (strcmp(rel, ".") != 0 &&
-             (uri_append_encoded(location, sizeof location, &q.len, rel, true) < 0 ||
-              uri_append(location, sizeof location, &q.len, "/") < 0)))
-                return answer_canned(rq, CANNED_URI_TOO_LONG);
-        size_t path_len = q.len;
-        (void) MHD_get_connection_values(rq->mhd, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
-        if (q.r < 0)
-                location[path_len] = '\0';
-        if (!mhd_room_for_answer(rq->mhd, rq->pool_size, strlen(location)))
-                return mhd_refuse_headers_too_large(rq->mhd, !with_body);
-
-        r = MHD_create_response_from_buffer(sizeof body - 1, (void *) body, MHD_RESPMEM_PERSISTENT);
-        if (!r)
-                return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        answer_note_text(rq, sizeof body - 1);
-        return answer_once(rq, MHD_HTTP_MOVED_PERMANENTLY, r);
 }
 
 /* ETag and Last-Modified, unless the file's mtime could not be written as
@@ -435,7 +382,7 @@ static bool open_found_nothing(int err) {
 }
 
 /* The answer to a file that path_open() could not open with error err. */
-static Canned open_refusal(const char *rel, int err) {
+static Canned open_refusal(StaticSite *s, const char *rel, int err) {
         switch (err) {
         case -ENOENT:
         case -ENOTDIR:
@@ -449,6 +396,20 @@ static Canned open_refusal(const char *rel, int err) {
         case -ENODEV:
         case -EOPNOTSUPP:
                 return CANNED_FORBIDDEN;
+        case -EMFILE:
+        case -ENFILE: {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                s->fd_refused++;
+                if (s->fd_refused_logged_at && now - s->fd_refused_logged_at < FD_REFUSED_LOG_USEC)
+                        return CANNED_SERVER_ERROR;
+                log_warning("cannot open '%s' for a request: %s (%llu such request(s) answered "
+                            "500 since the last line; raise LimitNOFILE= or lower "
+                            "connection-limit)",
+                            rel, strerror(-err), (unsigned long long) s->fd_refused);
+                s->fd_refused = 0;
+                s->fd_refused_logged_at = now;
+                return CANNED_SERVER_ERROR;
+        }
         default:
                 log_warning("cannot open '%s' for a request: %s", rel, strerror(-err));
                 return CANNED_SERVER_ERROR;
@@ -501,7 +462,7 @@ enum MHD_Result static_serve(StaticSite *s, Request *rq, const char *url, bool b
         if (open_found_nothing(fd) && site_follow_root(s, now))
                 fd = path_open(root_fd(s->root), rel, &st, &is_index, &via_symlink);
         if (fd < 0)
-                return answer_canned(rq, open_refusal(rel, fd));
+                return answer_canned(rq, open_refusal(s, rel, fd));
         /* a symlink whose own name has no dot may lead to a dotfile; checked
          * before the redirect, which would tell that a directory is there */
         if (via_symlink && !s->dotfiles && root_proc_path(s->root) && opened_hidden(s, rel, fd)) {

@@ -99,6 +99,11 @@ check_eq "the counts in the two lines add up to what /metrics counted" "$FAILED2
         "$(sed -nE 's/.*warning worker 1: ([0-9]+) connection.*/\1/p' <<<"$LINES" |
                 awk '{ n += $1 } END { print n + 0 }')"
 
+# the requests accepted while no fd was left for their file get 500: said
+# once per 10 s, with their count, not once each
+opens=$(grep -c "cannot open 'hello.txt' for a request: Too many open files" "$LOG" || true)
+check_le "files that could not be opened: at most one line per crowd, not one per request ($opens)" \
+        2 "$opens"
 check_eq "the clients gone: 200 for hello.txt" 200 "$(http_code "$URL/hello.txt")"
 check_eq "the clients gone: /metrics answers" 200 "$(http_code "$URL/metrics")"
 check_eq "the worker never exited (pid $WORKER)" "$WORKER" "$(worker_pids)"
