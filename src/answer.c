@@ -19,6 +19,7 @@ static const struct {
         [CANNED_HEALTH_OK] = { MHD_HTTP_OK, "ok\n" },
         [CANNED_HEALTH_DRAINING] = { MHD_HTTP_SERVICE_UNAVAILABLE, "draining\n" },
         [CANNED_SERVER_ERROR] = { MHD_HTTP_INTERNAL_SERVER_ERROR, "500 Internal Server Error\n" },
+        [CANNED_OPTIONS] = { MHD_HTTP_OK, "" },
 };
 
 int answer_canned_build(CannedSet *set) {
@@ -29,10 +30,11 @@ int answer_canned_build(CannedSet *set) {
                                 strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
                         if (!r)
                                 return -ENOMEM;
-                        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                                "text/plain; charset=utf-8");
-                        if (i == CANNED_NOT_ALLOWED)
-                                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+                        if (*body)
+                                MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                                        "text/plain; charset=utf-8");
+                        if (i == CANNED_NOT_ALLOWED || i == CANNED_OPTIONS)
+                                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ANSWER_ALLOW);
                         if (i == CANNED_HEALTH_OK || i == CANNED_HEALTH_DRAINING)
                                 MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
                                                         "no-store");

@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mhd-0.9.75.h"
+#include "mhd-1.0.1.h"
+
+/* The methods served, as 405 and OPTIONS name them. */
+#define ANSWER_ALLOW "GET, HEAD, OPTIONS"
 
 typedef enum Canned {
         CANNED_NOT_FOUND,
@@ -20,6 +23,7 @@ typedef enum Canned {
         CANNED_HEALTH_OK,
         CANNED_HEALTH_DRAINING,
         CANNED_SERVER_ERROR,
+        CANNED_OPTIONS, /* 200, no body, Allow */
         _CANNED_MAX,
 } Canned;
 

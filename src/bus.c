@@ -202,6 +202,16 @@ static int method_scale(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return bus_reply_result(msg, manager_scale(m, count), error, what);
 }
 
+/* The answer to Reload and ReloadTls: refused with the reason the reload
+ * gave, or the usual reply (a stop under way is no error). */
+static int reply_reload(Manager *m, sd_bus_message *msg, int r, sd_bus_error *error) {
+        if (r < 0 && r != -ESHUTDOWN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "reload refused, the running configuration stays: %s",
+                                         manager_reload_error(m) ?: strerror(-r));
+        return bus_reply_result(msg, r, error, "cannot reload");
+}
+
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         uid_t uid;
@@ -212,11 +222,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return r;
         log_info("bus: uid %u asks for a reload", (unsigned) uid);
         r = manager_reload(m);
-        if (r < 0 && r != -ESHUTDOWN)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
-                                         "reload refused, the running configuration stays: %s",
-                                         manager_reload_error(m) ?: strerror(-r));
-        return bus_reply_result(msg, r, error, "cannot reload");
+        return reply_reload(m, msg, r, error);
 }
 
 /* Reload with the certificate and key passed as open files: root (the
@@ -247,11 +253,7 @@ static int method_reload_tls(sd_bus_message *msg, void *userdata, sd_bus_error *
                                          "the configuration names tls-certificate and tls-key, "
                                          "which Reload reads again: ReloadTls is for the "
                                          "credentials tls.crt and tls.key");
-        if (r < 0 && r != -ESHUTDOWN)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
-                                         "reload refused, the running configuration stays: %s",
-                                         manager_reload_error(m) ?: strerror(-r));
-        return bus_reply_result(msg, r, error, "cannot reload");
+        return reply_reload(m, msg, r, error);
 }
 
 static int method_reopen_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

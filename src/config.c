@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,8 @@ int config_init(Config *c) {
                 .connection_memory = 32 * 1024,
                 .log_level = LOG_INFO,
                 .dotfiles = false,
+                .precompressed = { .coding = { CODING_BR, CODING_GZIP }, .n = 2 },
+                .compress = true,
                 .exec_ready_timeout_usec = 30 * USEC_PER_SEC,
                 .worker_seccomp = CONFIG_SECCOMP_YES,
         };
@@ -47,13 +48,13 @@ int config_init(Config *c) {
         return 0;
 }
 
-static void listen_clear(Config *c) {
+void config_listen_clear(Config *c) {
         for (size_t i = 0; i < c->n_listen; i++)
                 free(c->listen[i]);
         c->n_listen = 0;
 }
 
-static void listen_tls_clear(Config *c) {
+void config_listen_tls_clear(Config *c) {
         for (size_t i = 0; i < c->n_listen_tls; i++)
                 free(c->listen_tls[i]);
         c->n_listen_tls = 0;
@@ -72,9 +73,9 @@ void config_done(Config *c) {
         free(c->mime_types);
         free(c->access_log_path);
         free(c->bus_name);
-        listen_clear(c);
+        config_listen_clear(c);
         exec_clear(c);
-        listen_tls_clear(c);
+        config_listen_tls_clear(c);
         free(c->tls_certificate);
         free(c->tls_key);
         free(c->tls_priorities);
@@ -108,68 +109,6 @@ ConfigRef *config_unref(ConfigRef *r) {
         config_done(&r->config);
         free(r);
         return NULL;
-}
-
-int config_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
-        unsigned long v;
-        char *end;
-
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno || *end || v < min || v > max)
-                return -EINVAL;
-        *ret = (unsigned) v;
-        return 0;
-}
-
-int config_parse_workers(const char *s, unsigned *ret) {
-        if (s && strcmp(s, "auto") == 0) {
-                *ret = 0;
-                return 0;
-        }
-        return config_parse_uint(s, 1, CONFIG_MAX_WORKERS, ret);
-}
-
-/* A number with an optional unit suffix, scaled by the matching factor. */
-static int parse_scaled(const char *s, const char *const *units, const uint64_t *factors,
-                        uint64_t default_factor, uint64_t *ret) {
-        unsigned long long v;
-        uint64_t factor = default_factor;
-        char *end;
-
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno)
-                return -EINVAL;
-        if (*end) {
-                size_t i;
-                for (i = 0; units[i]; i++)
-                        if (strcmp(end, units[i]) == 0)
-                                break;
-                if (!units[i])
-                        return -EINVAL;
-                factor = factors[i];
-        }
-        if (v > UINT64_MAX / factor)
-                return -ERANGE;
-        *ret = v * factor;
-        return 0;
-}
-
-int config_parse_duration(const char *s, uint64_t *ret_usec) {
-        static const char *const units[] = { "us", "ms", "s", "min", NULL };
-        static const uint64_t factors[] = { 1, USEC_PER_MSEC, USEC_PER_SEC, 60 * USEC_PER_SEC };
-        return parse_scaled(s, units, factors, USEC_PER_SEC, ret_usec);
-}
-
-int config_parse_size(const char *s, uint64_t *ret) {
-        static const char *const units[] = { "K", "M", "G", NULL };
-        static const uint64_t factors[] = { 1024, 1024 * 1024, 1024 * 1024 * 1024 };
-        return parse_scaled(s, units, factors, 1, ret);
 }
 
 static int set_string(char **field, const char *value) {
@@ -369,6 +308,20 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
                         REASON("expected allow or deny");
                 return r;
         }
+        if (strcmp(key, "precompressed") == 0) {
+                r = encoding_parse_order(value, &c->precompressed);
+                if (r < 0)
+                        REASON("expected off, or br and gz in the order preferred, such as "
+                               "br,gz");
+                return r;
+        }
+        if (strcmp(key, "compress") == 0) {
+                if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)
+                        c->compress = value[1] == 'n';
+                else
+                        return REASON("expected on or off"), -EINVAL;
+                return 0;
+        }
         if (strcmp(key, "access-log") == 0) {
                 r = set_access_log(c, value);
                 if (r == -EINVAL)
@@ -458,120 +411,6 @@ int config_set(Config *c, const char *key, const char *value, const char **ret_r
 #undef REASON
         *ret_reason = "unknown key";
         return -ENOENT;
-}
-
-typedef struct FileParse {
-        Config *config;
-        const char *path;
-        char *err;
-        bool failed;
-        bool listen_seen;
-        bool listen_tls_seen;
-        int line;
-} FileParse;
-
-static int file_handler(void *user, const char *section, const char *key, const char *value,
-                        int lineno) {
-        FileParse *p = user;
-        const char *reason = "invalid value";
-        int r;
-
-        if (*section && strcmp(section, "clusterd") != 0) {
-                if (!p->failed)
-                        snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: unknown section [%s]", p->path,
-                                 lineno, section);
-                p->failed = true;
-                return 0;
-        }
-        if (strcmp(key, "listen") == 0 && !p->listen_seen) {
-                listen_clear(p->config);
-                p->listen_seen = true;
-        }
-        if (strcmp(key, "listen-tls") == 0 && !p->listen_tls_seen) {
-                listen_tls_clear(p->config);
-                p->listen_tls_seen = true;
-        }
-        r = config_set(p->config, key, value, &reason);
-        if (r < 0) {
-                if (!p->failed) {
-                        if (r == -ENOENT)
-                                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: unknown key '%s'",
-                                         p->path, lineno, key);
-                        else
-                                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: %s = '%s': %s", p->path,
-                                         lineno, key, value, reason);
-                }
-                p->failed = true;
-                return 0;
-        }
-        return 1;
-}
-
-/* inih calls handlers without a line number unless built with INI_HANDLER_LINENO,
- * which Debian's is not; ini_parse_stream tells the line of the first error, and
- * we read the file through a counting reader so each handler knows its line. */
-typedef struct LineReader {
-        FILE *f;
-        FileParse *parse;
-} LineReader;
-
-/* inih reads into a fixed buffer and would take the rest of a longer line for
- * a line of its own: refuse such a line instead, naming it. */
-static char *reader(char *buf, int size, void *stream) {
-        LineReader *lr = stream;
-        FileParse *p = lr->parse;
-        char *s = fgets(buf, size, lr->f);
-        size_t n;
-        int ch;
-
-        if (!s)
-                return NULL;
-        p->line++;
-        n = strlen(s);
-        if (n + 1 < (size_t) size || s[n - 1] == '\n')
-                return s;
-        ch = getc(lr->f);
-        if (ch == EOF || ch == '\n')
-                return s; /* the buffer held it all; its newline is dropped */
-        if (!p->failed)
-                snprintf(p->err, CONFIG_ERROR_MAX, "%s:%d: line too long (at most %d bytes)",
-                         p->path, p->line, size - 1);
-        p->failed = true;
-        return NULL;
-}
-
-static int line_handler(void *user, const char *section, const char *key, const char *value) {
-        LineReader *lr = user;
-        return file_handler(lr->parse, section, key, value, lr->parse->line);
-}
-
-int config_load_file(Config *c, const char *path, char err[CONFIG_ERROR_MAX]) {
-        FileParse p = { .config = c, .path = path, .err = err };
-        LineReader lr = { .parse = &p };
-        int r;
-
-        lr.f = fopen(path, "re");
-        if (!lr.f) {
-                r = negative_errno();
-                snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
-                return r;
-        }
-        r = ini_parse_stream(reader, &lr, line_handler, &lr);
-        if (ferror(lr.f)) { /* inih takes a read error, a directory's EISDIR, for the end */
-                r = errno > 0 ? -errno : -EIO;
-                snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
-                fclose(lr.f);
-                return r;
-        }
-        fclose(lr.f);
-        if (p.failed)
-                return -EINVAL;
-        if (r != 0) {
-                snprintf(err, CONFIG_ERROR_MAX, "%s:%d: syntax error (expected key = value)", path,
-                         r);
-                return -EINVAL;
-        }
-        return 0;
 }
 
 /* The program of exec = ..., found now: at start and at each reload. */
@@ -714,11 +553,11 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
                 const char *reason = "invalid value";
 
                 if (strcmp(o[i].key, "listen") == 0 && !listen_cleared) {
-                        listen_clear(c);
+                        config_listen_clear(c);
                         listen_cleared = true;
                 }
                 if (strcmp(o[i].key, "listen-tls") == 0 && !listen_tls_cleared) {
-                        listen_tls_clear(c);
+                        config_listen_tls_clear(c);
                         listen_tls_cleared = true;
                 }
                 if (strcmp(o[i].key, "root") == 0)
@@ -732,120 +571,6 @@ int config_build(Config *c, const char *path, bool path_required, const ConfigOv
         }
         /* the default plain address is for a config that names none at all */
         if (c->n_listen_tls > 0 && !c->listen_given)
-                listen_clear(c);
+                config_listen_clear(c);
         return config_validate(c, root_from, err);
-}
-
-/* ---- HTTPS: the certificate and key, checked by tls.c ---- */
-
-const char *config_tls_priorities(const Config *c) {
-        return c->tls_priorities ?: TLS_DEFAULT_PRIORITIES;
-}
-
-/* tls.crt and tls.key in $CREDENTIALS_DIRECTORY: 1 and their paths when
- * both are there, 0 when neither is (or there are no credentials). */
-static int credential_paths(char **ret_cert, char **ret_key, char err[CONFIG_ERROR_MAX]) {
-        const char *dir = getenv("CREDENTIALS_DIRECTORY");
-        _cleanup_free_ char *cert = NULL, *key = NULL;
-        bool have_cert, have_key;
-
-        if (!dir || !*dir)
-                return 0;
-        /* on failure asprintf leaves its pointer undefined */
-        if (asprintf(&cert, "%s/tls.crt", dir) < 0)
-                cert = NULL;
-        else if (asprintf(&key, "%s/tls.key", dir) < 0)
-                key = NULL;
-        if (!cert || !key) {
-                snprintf(err, CONFIG_ERROR_MAX, "out of memory");
-                return -ENOMEM;
-        }
-        have_cert = access(cert, F_OK) == 0;
-        have_key = access(key, F_OK) == 0;
-        if (!have_cert && !have_key)
-                return 0;
-        if (have_cert != have_key) {
-                snprintf(err, CONFIG_ERROR_MAX,
-                         "credentials in %s: %s but no %s (LoadCredential= both tls.crt and "
-                         "tls.key)",
-                         dir, have_cert ? "tls.crt" : "tls.key", have_cert ? "tls.key" : "tls.crt");
-                return -ENOENT;
-        }
-        *ret_cert = TAKE_PTR(cert);
-        *ret_key = TAKE_PTR(key);
-        return 1;
-}
-
-static int read_pair(const char *cert, const char *key, TlsMaterial *m,
-                     char err[CONFIG_ERROR_MAX]) {
-        int r = tls_pem_read(cert, &m->cert);
-
-        if (r < 0) {
-                snprintf(err, CONFIG_ERROR_MAX, "certificate %s: %s", cert, strerror(-r));
-                return r;
-        }
-        r = tls_pem_read(key, &m->key);
-        if (r < 0) {
-                snprintf(err, CONFIG_ERROR_MAX, "key %s: %s", key, strerror(-r));
-                return r;
-        }
-        m->cert_path = strdup(cert);
-        m->key_path = strdup(key);
-        if (!m->cert_path || !m->key_path) {
-                snprintf(err, CONFIG_ERROR_MAX, "out of memory");
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-int config_load_tls(Config *c, const TlsMaterial *passed, uint64_t now_usec,
-                    char err[CONFIG_ERROR_MAX]) {
-        _cleanup_free_ char *cred_cert = NULL, *cred_key = NULL;
-        char why[TLS_REASON_MAX];
-        TlsMaterial m = {};
-        int r;
-
-        tls_material_done(&c->tls);
-        if (c->exec)
-                return 0; /* the program serves TLS its own way, if at all */
-        if (!c->tls_certificate != !c->tls_key) {
-                snprintf(err, CONFIG_ERROR_MAX, "%s is set without %s: give both",
-                         c->tls_certificate ? "tls-certificate" : "tls-key",
-                         c->tls_certificate ? "tls-key" : "tls-certificate");
-                return -EINVAL;
-        }
-        if (c->tls_certificate)
-                r = read_pair(c->tls_certificate, c->tls_key, &m, err);
-        else if (passed && tls_material_loaded(passed)) {
-                r = tls_material_copy(passed, &m);
-                if (r < 0)
-                        snprintf(err, CONFIG_ERROR_MAX, "out of memory");
-        } else {
-                r = credential_paths(&cred_cert, &cred_key, err);
-                if (r == 0 && c->n_listen_tls > 0) {
-                        snprintf(err, CONFIG_ERROR_MAX,
-                                 "listen-tls needs a certificate: set tls-certificate and "
-                                 "tls-key, or pass tls.crt and tls.key with LoadCredential=");
-                        return -ENOKEY;
-                }
-                if (r <= 0)
-                        return r;
-                r = read_pair(cred_cert, cred_key, &m, err);
-        }
-        if (r >= 0) {
-                r = tls_check(&m.cert, &m.key, now_usec, &m.not_after_usec, why);
-                if (r == -EKEYREJECTED)
-                        snprintf(err, CONFIG_ERROR_MAX, "key %s: does not match the certificate %s",
-                                 m.key_path, m.cert_path);
-                else if (r < 0)
-                        snprintf(err, CONFIG_ERROR_MAX, "%s %s: %s",
-                                 tls_error_is_key(r) ? "key" : "certificate",
-                                 tls_error_is_key(r) ? m.key_path : m.cert_path, why);
-        }
-        if (r < 0) {
-                tls_material_done(&m);
-                return r;
-        }
-        c->tls = m;
-        return 0;
 }

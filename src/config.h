@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "encoding.h"
 #include "tls.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/clusterd/clusterd.conf"
@@ -50,6 +51,10 @@ typedef struct Config {
         size_t connection_memory;          /* bytes per connection */
         int log_level;                     /* syslog priority */
         bool dotfiles;                     /* serve paths with a segment starting with '.' */
+        /* precompressed siblings (app.js.br, app.js.gz) served, in this
+         * order on a tie; n 0: none */
+        CodingOrder precompressed;
+        bool compress; /* compress small text files as they enter the cache */
         ConfigAccessLog access_log;
         char *access_log_path; /* an absolute path, for CONFIG_ACCESS_LOG_FILE */
         char *bus_name;        /* the D-Bus name the control API takes */
@@ -73,9 +78,10 @@ typedef struct Config {
 } Config;
 
 /* The settings only the built-in server uses: with exec, they are ignored. */
-#define CONFIG_BUILTIN_ONLY_KEYS                                                         \
-        "root, dotfiles, mime-types, access-log, connection-timeout, connection-limit, " \
-        "connection-memory, worker-seccomp, tls-certificate, tls-key, tls-priorities"
+#define CONFIG_BUILTIN_ONLY_KEYS                                                    \
+        "root, dotfiles, precompressed, compress, mime-types, access-log, "         \
+        "connection-timeout, connection-limit, connection-memory, worker-seccomp, " \
+        "tls-certificate, tls-key, tls-priorities"
 
 /* One "key=value" taken from the command line, applied after the file. */
 typedef struct ConfigOverride {
@@ -150,6 +156,11 @@ const char *config_seccomp_name(ConfigSeccomp s);
  * wrong. Not a config error either: the control API is then off, serving
  * goes on, as when the name cannot be had on the bus. */
 int config_check_bus_name(const char *name, const char **ret_reason);
+
+/* Empty the listen or the listen-tls list: the file's first listen line
+ * replaces the defaults rather than adding to them. */
+void config_listen_clear(Config *c);
+void config_listen_tls_clear(Config *c);
 
 /* Value parsers, exposed for the command line and the tests. */
 int config_parse_workers(const char *s, unsigned *ret);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "accesslog.h"
+#include "sentfile.h"
 
 struct MHD_Connection;
 
@@ -30,7 +31,7 @@ typedef struct ConnRequest {
 
 typedef struct Conn {
         struct MHD_Connection *mhd;
-        bool uncork;    /* listed in an MhdUncork: see mhd-0.9.75.h */
+        bool uncork;    /* listed in an MhdUncork: see mhd-1.0.1.h */
         bool answering; /* its request was read whole: the answer is queued or going out */
         bool cut;       /* shut down by conn_cut_stalled() */
         /* HTTPS (mhd-tls.c): on a TLS socket; its handshake is done; and
@@ -40,6 +41,7 @@ typedef struct Conn {
          * request line of the next one came in */
         uint64_t waiting_since;
         ConnRequest rq;
+        SentFile file;                   /* what its answer sends from a file, if anything */
         char remote[ACCESSLOG_ADDR_MAX]; /* the client's address as logged, "" until needed */
         struct Conn *prev, *next;
 } Conn;

@@ -1,7 +1,7 @@
 /* The daemon plumbing of a worker: MHD daemons in external epoll mode, their
  * run loop, timeouts, drain and counters, and the dispatch of each request to
  * static.c or metrics.c. Answers are queued on the handler's second call: see
- * mhd-0.9.75.h. */
+ * mhd-1.0.1.h. */
 #include "http.h"
 
 #include <errno.h>
@@ -14,13 +14,23 @@
 #include "accesslog.h"
 #include "answer.h"
 #include "conn.h"
+#include "framing.h"
 #include "listen.h"
 #include "macro.h"
 #include "metrics.h"
-#include "mhd-0.9.75.h"
+#include "mhd-1.0.1.h"
+#include "mhd-log.h"
 #include "mhd-tls.h"
 #include "scoreboard.h"
+#include "sentfile.h"
 #include "static.h"
+
+/* libmicrohttpd's strictness (>= 1.0 only: 0.9.75 fails to start a daemon
+ * given this option, and meson.build refuses it). 1 refuses obs-fold, bare
+ * LF line ends, bare CR, and Content-Length beside Transfer-Encoding; 2
+ * would also refuse the empty line before a request line that RFC 9112 2.2
+ * says a server SHOULD skip, and drop a Cookie header with one bad pair. */
+#define HTTP_DISCIPLINE_LVL 1
 
 struct HttpServer {
         struct MHD_Daemon *daemons[LISTEN_MAX_PER_WORKER];
@@ -41,6 +51,10 @@ struct HttpServer {
         MhdUncork uncork;
         CannedSet canned;
         AccessLog *log; /* the worker's, or NULL */
+        MhdLog mhd_log; /* MHD's messages, and the failed accepts they tell of */
+        /* markers for a request's context, their addresses only: its target
+         * holds %00 (from on_uri()); clusterd refused its framing */
+        char nul_target, refused;
 };
 
 /* A TLS connection's handshake is counted once: done as soon as a request
@@ -64,11 +78,55 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
         /* as sent: MHD decodes it in place after this call */
         if (s->log)
                 (void) conn_note_target(conn, uri, ACCESSLOG_TARGET_MAX);
-        (void) mhd_refuse_heavy_uri(c, uri, s->pool_size);
-        /* NULL keeps the request's context NULL, as on_request() expects.
+        /* MHD decodes the path in place, and a %00 in it would cut it short:
+         * such a target is marked, and refused in on_request(). Otherwise
+         * NULL keeps the request's context NULL, as on_request() expects.
          * Registering this callback also makes MHD call on_completed() for
-         * requests it drops after their request line: harmless there. */
-        return NULL;
+         * requests it drops after their request line. */
+        return memmem(uri, strcspn(uri, "?"), "%00", 3) ? &s->nul_target : NULL;
+}
+
+static enum MHD_Result scan_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 size_t key_size, const char *value, size_t value_size) {
+        framing_scan_line(cls, key, key_size, value ? value : "", value ? value_size : 0);
+        return MHD_YES;
+}
+
+/* Whether the request on c may be answered as far as its framing goes (see
+ * framing.h; libmicrohttpd checks the rest), and the path its target names:
+ * the path of an absolute-form target, whose authority must be a valid
+ * host[:port] (it stands for the Host: RFC 9112 3.2.2). The asterisk-form
+ * belongs to OPTIONS alone. */
+static bool request_framed(struct MHD_Connection *c, const char *method, const char *version,
+                           const char *url) {
+        FramingScan scan = { 0 };
+        const char *authority;
+        size_t len;
+
+        (void) MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_line, &scan);
+        if (!framing_scan_ok(&scan, strcmp(version, MHD_HTTP_VERSION_1_0) != 0))
+                return false;
+        if (framing_absolute_path(url, &authority, &len) && !framing_host_valid(authority, len))
+                return false;
+        return strcmp(url, "*") != 0 || strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0;
+}
+
+/* A 400 for a request clusterd refused for its framing: queued on the first
+ * call, which makes MHD read no more of the connection and close it after
+ * the answer, which says "Connection: close". */
+static enum MHD_Result refuse_framing(HttpServer *s, Request *rq, Conn *conn, void **req_cls) {
+        uint64_t text_bytes = 0;
+        enum MHD_Result ret;
+
+        score_add(&s->counters->framing_refused, 1);
+        *req_cls = &s->refused; /* counted: see on_completed() */
+        conn_answering(conn);
+        rq->draining = true; /* the variant with "Connection: close" */
+        rq->text_bytes = &text_bytes;
+        ret = answer_canned(rq, CANNED_BAD_REQUEST);
+        if (s->log)
+                conn_note_answered(conn, text_bytes);
+        return ret;
 }
 
 /* Whether a request that will be refused should be answered before its body:
@@ -98,12 +156,14 @@ static Request request_make(HttpServer *s, struct MHD_Connection *c) {
 }
 
 /* The answer to a request read whole (its body, if any, dropped). */
-static enum MHD_Result dispatch_request(HttpServer *s, Request *rq, const char *url, bool get,
-                                        bool allowed) {
+static enum MHD_Result dispatch_request(HttpServer *s, Request *rq, const char *method,
+                                        const char *url, bool get, bool allowed) {
         enum MHD_Result ret;
 
         if (!allowed)
                 return answer_canned(rq, CANNED_NOT_ALLOWED);
+        if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+                return answer_canned(rq, CANNED_OPTIONS);
         if (strcmp(url, "/healthz") == 0)
                 return metrics_serve_health(rq);
         if (strcmp(url, "/metrics") == 0)
@@ -123,8 +183,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         Conn *conn;
 
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-        bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        bool allowed = get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 ||
+                       strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0;
+        bool nul_target = *req_cls == &s->nul_target;
+        const char *authority, *path;
+        size_t authority_len;
 
+        if (nul_target)
+                *req_cls = NULL; /* the first call */
         if (mhd_first_call(req_cls)) {
                 conn = conn_get(c);
                 if (s->log)
@@ -132,6 +198,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!mhd_room_for_answer(c, s->pool_size, 0))
                         return mhd_refuse_headers_too_large(
                                 c, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
+                if (nul_target || !request_framed(c, method, version, url))
+                        return refuse_framing(s, &rq, conn, req_cls);
                 if (!allowed && refuse_before_body(c, version)) {
                         conn_answering(conn);
                         rq.text_bytes = &text_bytes;
@@ -150,7 +218,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         conn = conn_get(c);
         conn_answering(conn); /* from here on, the stall cut leaves it alone */
         rq.text_bytes = &text_bytes;
-        ret = dispatch_request(s, &rq, url, get, allowed);
+        path = framing_absolute_path(url, &authority, &authority_len);
+        ret = dispatch_request(s, &rq, method, path ? path : url, get, allowed);
         if (s->log)
                 conn_note_answered(conn, rq.body_bytes + text_bytes);
         return ret;
@@ -164,8 +233,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
         if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
                 score_add(&s->counters->requests, 1);
+        /* a request the handler never saw, which MHD refused with a 400 of
+         * its own after the request line (its framing: see framing.h) */
+        if (!*req_cls || *req_cls == &s->nul_target) {
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+                if (ci && ci->http_status == MHD_HTTP_BAD_REQUEST)
+                        score_add(&s->counters->framing_refused, 1);
+        }
         if (s->log && conn && conn_log_entry(conn, c, &e))
                 accesslog_add(s->log, &e, time(NULL));
+        sentfile_done(conn);
         conn_request_done(conn, now_usec(CLOCK_MONOTONIC), s->draining);
 }
 
@@ -176,6 +254,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 score_set32(&s->counters->connections, ++s->connections);
+                s->mhd_log.accept_stalled = false;
                 /* without memory for a Conn the connection is counted all
                  * the same, but neither cut when stalled nor hurried in a drain */
                 if (conn_add(&s->conns, c, now_usec(CLOCK_MONOTONIC), s->draining, &conn) >= 0) {
@@ -210,6 +289,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
         s->worker_id = worker_id;
         s->scoreboard = sb;
         s->counters = scoreboard_counters(sb, score_index);
+        mhd_log_init(&s->mhd_log, &s->counters->accept_failed);
         s->pool_size = c->connection_memory;
         s->request_timeout_usec = (uint64_t) c->connection_timeout_sec * 1000000u;
         r = static_new(c, &s->site);
@@ -238,8 +318,12 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
                 /* option, value pairs, one per line */
                 /* clang-format off */
                 s->daemons[i] = MHD_start_daemon(
-                        tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+                        MHD_USE_ERROR_LOG |
+                                (tls_i ? MHD_TLS_DAEMON_FLAGS : MHD_USE_EPOLL | MHD_USE_TURBO),
+                        0, NULL, NULL,
                         on_request, s,
+                        /* first, or MHD logs to stderr until it comes */
+                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log_message, &s->mhd_log,
                         MHD_OPTION_ARRAY, tls_i ? tls_ops : plain_ops,
                         MHD_OPTION_LISTEN_SOCKET, fds[i],
                         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_sec,
@@ -249,6 +333,7 @@ int http_server_new(const Config *c, unsigned worker_id, const int *fds, const b
                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+                        MHD_OPTION_CLIENT_DISCIPLINE_LVL, HTTP_DISCIPLINE_LVL,
                         MHD_OPTION_END);
                 /* clang-format on */
                 if (!s->daemons[i]) {
@@ -295,17 +380,23 @@ static bool daemon_full(const HttpServer *s, struct MHD_Daemon *d) {
 }
 
 /* Runs d until it has nothing more to do at once, and once more when the run
- * freed a slot at the connection limit (see mhd_daemon_full()). -EIO when
- * MHD says it cannot run: the daemon is broken, and so is the worker. */
+ * freed a slot at the connection limit (see mhd_daemon_full()) or closed a
+ * connection while accepts were stalled for want of fds (see
+ * MhdLog.accept_stalled): MHD takes its listening socket back into its
+ * epoll set only at the start of a run, and with no connection left nothing
+ * would wake it for one. -EIO when MHD says it cannot run: the daemon is
+ * broken, and so is the worker. */
 static int daemon_run(HttpServer *s, struct MHD_Daemon *d) {
         for (unsigned i = 0; i < RUN_AGAIN_MAX; i++) {
                 bool was_full = daemon_full(s, d);
+                unsigned open_before = s->connections;
                 MHD_UNSIGNED_LONG_LONG ms;
 
                 if (MHD_run(d) != MHD_YES)
                         return -EIO;
                 mhd_uncork_pending(&s->uncork);
-                if (was_full && !daemon_full(s, d)) {
+                if ((was_full && !daemon_full(s, d)) ||
+                    (s->mhd_log.accept_stalled && s->connections < open_before)) {
                         if (i + 1 == RUN_AGAIN_MAX)
                                 s->run_again = true; /* the next loop round does it */
                         continue;
@@ -338,6 +429,14 @@ unsigned http_server_cut_stalled(HttpServer *s, uint64_t now) {
 
         score_add(&s->counters->stalled_closed, cut);
         return cut;
+}
+
+void http_server_tick(HttpServer *s, uint64_t now) {
+        mhd_log_flush(&s->mhd_log, now);
+}
+
+unsigned http_server_cut_shrunk(HttpServer *s) {
+        return sentfile_cut_shrunk(&s->conns);
 }
 
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec) {

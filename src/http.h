@@ -44,6 +44,14 @@ int http_server_run_fd(HttpServer *s, int epoll_fd);
  * request line. Returns how many. */
 unsigned http_server_cut_stalled(HttpServer *s, uint64_t now);
 
+/* Once a second, as of now (CLOCK_MONOTONIC usec): reports the failed
+ * accepts not reported yet, at most once per 10 s (see mhd-log.h). */
+void http_server_tick(HttpServer *s, uint64_t now);
+
+/* Shuts down the connections sending a file that shrank below what their
+ * answer promised (see sentfile.h). Returns how many. */
+unsigned http_server_cut_shrunk(HttpServer *s);
+
 /* Earliest MHD deadline in microseconds from now; false when none is due. */
 bool http_server_timeout(HttpServer *s, uint64_t *ret_usec);
 

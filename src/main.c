@@ -44,6 +44,11 @@ static void help(void) {
                "info)\n"
                "      --dotfiles allow|deny     serve paths with a segment starting with '.',\n"
                "                                /.well-known aside (default deny: 404)\n"
+               "      --precompressed off|br,gz serve app.js.br or app.js.gz for app.js to\n"
+               "                                clients that take it, in this order\n"
+               "                                (default br,gz)\n"
+               "      --compress on|off         compress small text files once, as they\n"
+               "                                enter the cache (default on)\n"
                "      --access-log off|FILE|journal  log each request, in the combined format,\n"
                "                                to FILE (an absolute path) or the journal\n"
                "                                (default off)\n"
@@ -95,6 +100,9 @@ static void print_config(const Config *c) {
                                               "warning", "notice", "info", "debug" };
         printf("log-level = %s\n", levels[c->log_level & 7]);
         printf("dotfiles = %s\n", c->dotfiles ? "allow" : "deny");
+        char order[16];
+        encoding_format_order(&c->precompressed, order, sizeof order);
+        printf("precompressed = %s\ncompress = %s\n", order, c->compress ? "on" : "off");
         printf("access-log = %s\n", config_access_log_name(c));
         if (c->exec) {
                 printf("exec = %s\n", c->exec);
@@ -137,6 +145,8 @@ int main(int argc, char *argv[]) {
                 { "mime-types", required_argument, NULL, OPT_KEY },
                 { "log-level", required_argument, NULL, OPT_KEY },
                 { "dotfiles", required_argument, NULL, OPT_KEY },
+                { "precompressed", required_argument, NULL, OPT_KEY },
+                { "compress", required_argument, NULL, OPT_KEY },
                 { "access-log", required_argument, NULL, OPT_KEY },
                 { "exec", required_argument, NULL, OPT_KEY },
                 { "exec-ready", required_argument, NULL, OPT_KEY },

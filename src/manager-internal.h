@@ -99,6 +99,14 @@ int manager_open_notify(Manager *m);
 
 #define CHECK_INTERVAL_USEC (250 * USEC_PER_MSEC)
 
+/* Raises the soft open file limit to the hard one: each connection is an
+ * fd in a worker. */
+void manager_raise_fd_limit(void);
+
+/* Takes the listening sockets from systemd, or binds one per worker for
+ * each listen and listen-tls address. Logs what it listens on, or why not. */
+int manager_open_sockets(Manager *m);
+
 /* The worker count a config asks for: its own, or the usable CPUs. */
 unsigned manager_wanted_workers(const Config *c);
 

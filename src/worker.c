@@ -332,7 +332,9 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Once a second: cut the connections whose request is not arriving in time. */
+/* Once a second: cut the connections whose request is not arriving in
+ * time, and those sending a file that shrank (each logged by sentfile.c),
+ * and report failed accepts (mhd-log.h). */
 #define STALL_CHECK_USEC (1000u * 1000u)
 
 static int on_stall_check(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -343,6 +345,8 @@ static int on_stall_check(sd_event_source *s, uint64_t usec, void *userdata) {
         if (cut > 0)
                 log_info("closed %u connection(s) whose request took longer than %us to arrive",
                          cut, w->config->connection_timeout_sec);
+        (void) http_server_cut_shrunk(w->http);
+        http_server_tick(w->http, now_usec(CLOCK_MONOTONIC));
         r = sd_event_source_set_time(s, usec + STALL_CHECK_USEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_ON);

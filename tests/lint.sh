@@ -12,7 +12,7 @@ else
     status=1
 fi
 scripts=(tests/run service/run .ci/run tests/*.sh tests/integration/*.sh tests/bus/*.sh
-    tests/e2e/*.sh bench/run bench/tls bench/accesslog packaging/build-deb packaging/install-missing.sh service/clusterd-reload
+    tests/e2e/*.sh bench/run bench/tls bench/accesslog bench/compressed packaging/build-deb packaging/install-missing.sh service/clusterd-reload
     subprojects/fetch-libmicrohttpd subprojects/packagefiles/libmicrohttpd/build-static)
 if shellcheck -x "${scripts[@]}"; then
     echo "ok - shellcheck: ${#scripts[@]} scripts"

@@ -450,6 +450,34 @@ static void test_set_dotfiles(void **state) {
         assert_non_null(strstr(reason, "deny"));
 }
 
+static void test_set_compression(void **state) {
+        Fixture *f = *state;
+        Config *c = &f->c;
+        const char *reason = NULL;
+
+        /* on by default: siblings br first, then gz; cached text compressed */
+        assert_int_equal(c->precompressed.n, 2);
+        assert_int_equal(c->precompressed.coding[0], CODING_BR);
+        assert_true(c->compress);
+        expect_good(c, "precompressed", "gz,br");
+        assert_int_equal(c->precompressed.coding[0], CODING_GZIP);
+        expect_good(c, "precompressed", "off");
+        assert_int_equal(c->precompressed.n, 0);
+        expect_good(c, "precompressed", "br");
+        expect_bad(c, "precompressed", "gzip", -EINVAL);
+        expect_bad(c, "precompressed", "br,br", -EINVAL);
+        expect_bad(c, "precompressed", "", -EINVAL);
+        assert_int_equal(c->precompressed.n, 1); /* left as it was */
+        assert_int_equal(config_set(c, "precompressed", "zstd", &reason), -EINVAL);
+        assert_non_null(strstr(reason, "br,gz"));
+        expect_good(c, "compress", "off");
+        assert_false(c->compress);
+        expect_good(c, "compress", "on");
+        assert_true(c->compress);
+        expect_bad(c, "compress", "yes", -EINVAL);
+        assert_true(c->compress);
+}
+
 static void test_set_access_log(void **state) {
         Fixture *f = *state;
         Config *c = &f->c;
@@ -1290,6 +1318,7 @@ int main(void) {
                 T(test_set_strings),
                 T(test_set_log_level),
                 T(test_set_dotfiles),
+                T(test_set_compression),
                 T(test_set_access_log),
                 T(test_set_worker_seccomp),
                 T(test_set_unknown_key),

@@ -1,7 +1,9 @@
-/* What libmicrohttpd 0.9.75 needs worked around: room in the connection's
- * pool, heavy request lines, a 304's Content-Length, TCP_CORK on files sent
- * in pieces, and the listening socket at the connection limit. */
-#include "mhd-0.9.75.h"
+/* What libmicrohttpd 1.0.1 needs worked around: room in the connection's
+ * pool, a 304's Content-Length, TCP_CORK on files sent in pieces, and the
+ * listening socket at the connection limit. 0.9.75 needed each of them too,
+ * and one more that 1.0.1 no longer does: a request line whose query
+ * arguments filled the pool hung the connection, where 1.0.1 answers 431. */
+#include "mhd-1.0.1.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,17 +14,19 @@
 
 #include "conditional.h"
 
-/* MHD 0.9.75 keeps a request's headers, and a record of each header, cookie
- * and query argument, in the connection's pool of connection-memory bytes,
- * and builds the answer's header in what is left. Headers that fit with too
- * little room to spare made it close the connection without a word: with the
- * 32 KiB default, a header value of 32,264 to 32,496 bytes got no answer at
- * all, while a longer one got MHD's own 431. */
+/* MHD keeps a request's headers, and a record of each header, cookie and
+ * query argument, in the connection's pool of connection-memory bytes, and
+ * builds the answer's header in what is left. Headers that fit with too
+ * little room to spare make it close the connection without a word: with
+ * 0.9.75 and the 32 KiB default, a header value of 32,264 to 32,496 bytes
+ * got no answer at all, while a longer one got MHD's own 431. 1.0.1 does the
+ * same (tests/integration/big-requests.sh fails without this check). */
 #define MHD_VALUE_RECORD 64u /* one record, as the pool aligns it */
 #define ANSWER_ROOM 1024u    /* room for any answer's header but a redirect's */
 
-/* MHD 0.9.75 sends a file in pieces of this size and sets TCP_CORK on the
- * socket when a file takes more than one. See mhd_uncork_later(). */
+/* MHD sends a file in pieces of this size and sets TCP_CORK on the socket
+ * when a file takes more than one (1.0.1: MHD_SENFILE_CHUNK_ in mhd_send.c,
+ * as in 0.9.75). See mhd_uncork_later(). */
 #define MHD_SENDFILE_PIECE (128u * 1024u)
 
 /* Whether the pool has room for the answer beside the request's headers. A
@@ -84,45 +88,13 @@ enum MHD_Result mhd_refuse_headers_too_large(struct MHD_Connection *c, bool head
         return MHD_NO; /* MHD closes the connection */
 }
 
-/* MHD 0.9.75 stores a record of each query argument at the end of the pool
- * as soon as the request line is in. When they do not fit, it neither
- * answers nor closes: 480 arguments ("?a0&a1&...") hung the connection until
- * its timeout. When they fit but take more than half the pool, headers that
- * follow could hang it the same way (150 arguments and a 6 KiB header, with
- * a 16 KiB pool). MHD hands the raw request line to the URI callback before
- * it stores anything, so one heavier than half the pool is answered with 414
- * there, and the socket shut down so that MHD closes the connection at its
- * next read. The method is not known there: the 414 has no body, which
- * suits GET and HEAD alike. */
-bool mhd_refuse_heavy_uri(struct MHD_Connection *c, const char *uri, size_t pool_size) {
-        const union MHD_ConnectionInfo *ci;
-        size_t len = strlen(uri), args = 1, budget = pool_size / 2;
-        const char *query;
-
-        /* an argument takes at least two bytes ("a&") */
-        if (len * (1 + MHD_VALUE_RECORD / 2) + ANSWER_ROOM <= budget)
-                return false;
-        query = strchr(uri, '?');
-        if (query)
-                for (const char *p = query + 1; *p; p++)
-                        args += *p == '&';
-        else
-                args = 0;
-        if (len + args * MHD_VALUE_RECORD + ANSWER_ROOM <= budget)
-                return false;
-        send_raw_error(c, 414, "414 URI Too Long", NULL, false);
-        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci)
-                (void) shutdown(ci->connect_fd, SHUT_RDWR);
-        return true;
-}
-
 static ssize_t read_nothing(void *cls, uint64_t pos, char *buf, size_t max) {
         return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-/* MHD 0.9.75 sends a 304 without its body but with Content-Length set to
- * the response's size, and RFC 9110 (8.6) allows only the 200's length
+/* MHD sends a 304 without its body but with Content-Length set to the
+ * response's size (0.9.75, and 1.0.1 as its MHD_queue_response() documents;
+ * an empty response got "Content-Length: 0" there), and RFC 9110 (8.6) allows only the 200's length
  * there; so the response has that size, and a reader MHD never calls.
  * (Content-Length: 0 could make an older cache truncate its copy. Clients
  * that wait for a 304's body anyway, as ab and wrk 4.1 do, stall on it:
@@ -133,6 +105,8 @@ struct MHD_Response *mhd_response_not_modified(uint64_t size) {
 }
 
 /* TCP_CORK holds back every partly filled segment until the cork comes off.
+ * (1.0.1, traced: TCP_CORK set before the first piece of a 1 MiB file, and
+ * only TCP_NODELAY after the last, as 0.9.75 did.)
  * Over loopback, with 64 KiB segments, that made 1 MiB downloads slower and
  * their tail longer (figures in bench/README.md, "TCP_CORK and loopback").
  * MHD corks before the first piece of a file that takes several and then
@@ -176,7 +150,9 @@ void mhd_uncork_forget(MhdUncork *u, Conn *conn) {
 }
 
 /* At its connection limit MHD takes the listening socket out of its epoll
- * set, and puts it back only at the start of a run. When a connection
+ * set, and puts it back only at the start of a run (1.0.1's
+ * MHD_epoll() as 0.9.75's; tests/integration/connection-limit.sh fails
+ * without this). When a connection
  * closes during a run that began at the limit, nothing would wake the
  * worker for the connections waiting in the backlog until some other
  * event came, so such a run is followed by another. */
