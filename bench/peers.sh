@@ -1,7 +1,9 @@
 # shellcheck shell=bash
-# The peer static-file servers of bench/run: lighttpd and h2o, configured
-# the way their own documentation tunes them for static files (see
-# bench/README.md, "What runs"). Sourced by bench/run, which sets HOST and ROOT.
+# The peer static-file servers of bench/run: nginx, lighttpd and h2o,
+# configured the way their own documentation tunes them for static files (see
+# bench/README.md, "What runs"), and which processes of each server are its
+# workers. Sourced by bench/run, which sets HOST, ROOT, SERVER_PID and
+# SERVER_WORKERS.
 
 # write_lighttpd_conf PORT DIR WORKERS
 write_lighttpd_conf() {
@@ -62,4 +64,68 @@ hosts:
       /:
         file.dir: $ROOT
 EOF
+}
+
+# write_nginx_conf PORT DIR WORKERS SENDFILE(on|off)
+write_nginx_conf() {
+	local port=$1 dir=$2 workers=$3 sendfile=$4
+	mkdir -p "$dir"
+	cat >"$dir/nginx.conf" <<EOF
+# Stock nginx with the settings a static-file benchmark calls for.
+worker_processes $workers;
+worker_rlimit_nofile 16384;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 8192;
+}
+http {
+    types {
+        text/html html;
+        text/plain txt;
+        application/octet-stream bin;
+    }
+    default_type application/octet-stream;
+    access_log off;
+    sendfile $sendfile;
+    tcp_nopush on;
+    keepalive_requests 10000000;
+    keepalive_timeout 75s;
+    server {
+        listen $HOST:$port reuseport backlog=4096;
+        root $ROOT;
+        index index.html;
+        location = /healthz {
+            default_type text/plain;
+            return 200 "ok\n";
+        }
+    }
+}
+EOF
+}
+
+# The worker processes of server $1: the children of its manager, master or
+# primary. h2o's workers are threads of its one process, and lighttpd with
+# one worker serves from its one process.
+worker_pids() {
+	if [[ $1 == h2o* || ($1 == lighttpd* && ${SERVER_WORKERS[$1]} == 1) ]]; then
+		echo "${SERVER_PID[$1]}"
+		return
+	fi
+	ps -o pid= --ppid "${SERVER_PID[$1]}" 2>/dev/null | tr -s ' \n' ' '
+}
+
+# How many workers server $1 runs: processes, or h2o's threads less its main one.
+worker_count() {
+	if [[ $1 == h2o* ]]; then
+		echo $(($(awk '/^Threads:/ { print $2 }' "/proc/${SERVER_PID[$1]}/status" 2>/dev/null || echo 1) - 1))
+		return
+	fi
+	worker_pids "$1" | wc -w
+}
+
+# Every process of server $1 (manager and helpers too): its session, which
+# setsid made it lead. Server CPU per request counts all of them.
+server_pids() {
+	ps -o pid= -s "${SERVER_PID[$1]}" 2>/dev/null | tr -s ' \n' ' '
 }
