@@ -23,7 +23,10 @@ import statistics
 import subprocess
 import sys
 
-SERVERS = ("clusterd", "nginx", "node")
+import peers
+
+SERVERS = ("clusterd",) + peers.PEERS + ("node",)
+CHART_SERVERS = ("clusterd", "nginx", "node")
 LOAD_SCENARIOS = {
     "keepalive": "a keep-alive tiny file (wrk -c64)",
     "short": "b new connection per request (ab -c32)",
@@ -154,9 +157,11 @@ def load_measurement(path, scenario):
     m["cpu_fair"] = None
     m["cpu_s"] = None
     if before and set(before) == set(after):
-        deltas = [after[p][0] - before[p][0] for p in before]
-        m["cpu_fair"] = spread(deltas, floor=20)
-        m["cpu_s"] = sum(deltas) / CLOCK_TICKS
+        deltas = {p: after[p][0] - before[p][0] for p in before}
+        # fairness among the workers only, not the manager or helpers
+        workers = (read(os.path.join(path, "workers")) or "").split() or list(deltas)
+        m["cpu_fair"] = spread([deltas[p] for p in workers if p in deltas], floor=20)
+        m["cpu_s"] = sum(deltas.values()) / CLOCK_TICKS
     # the workers' CPU time per answered request: what the server itself
     # spends, apart from the load generator that shares the CPUs
     m["cpu_us"] = m["cpu_s"] * 1e6 / m["requests"] if m["cpu_s"] is not None and m["requests"] else None
@@ -182,6 +187,9 @@ def load_measurement(path, scenario):
     m["idle_alive"] = int(alive[-1]) if alive else None
     lingering = re.search(r"lingering=(\d+)", idle)
     m["idle_lingering"] = int(lingering.group(1)) if lingering else None
+    m["idle_kib"] = peers.idle_kib_per_conn(parse_pid_values(read(os.path.join(path, "rss.idle-before"))),
+                                            parse_pid_values(read(os.path.join(path, "rss.idle-open"))),
+                                            m["idle_open"])
     return m
 
 
@@ -274,8 +282,9 @@ def summarise_rows(rows, baseline):
                 "idle_alive": min((m["idle_alive"] for m in ms if m["idle_alive"] is not None), default=None),
                 "idle_lingering": max((m["idle_lingering"] for m in ms if m["idle_lingering"] is not None),
                                       default=None),
+                "idle_kib": median(m.get("idle_kib") for m in ms),
             }
-        c, n, o = (summary.get((scenario, s)) for s in SERVERS)
+        c, n, o = (summary.get((scenario, s)) for s in CHART_SERVERS)
         if c:
             c["rps_vs_nginx"] = ratio(c["rps"], n and n["rps"])
             c["rps_vs_node"] = ratio(c["rps"], o and o["rps"])
@@ -474,6 +483,11 @@ def write_markdown(path, meta, header, rows, summary):
     lines += ["", "| cold start | median |", "|---|---|"]
     lines += [f"| {title} | {value} |" for title, value in cold_lines(summary)]
     lines += [""] + [f"- {line}." for line in memory_lines(summary) + idle_lines(summary)]
+    lines += ["", "| scenario | best peer by req/s | clusterd / it, req/s | clusterd / it, CPU per request |",
+              "|---|---|---|---|"]
+    lines += [f"| {' | '.join(cells)} |" for cells in peers.best_peer_cells(summary)]
+    lines += ["", "| target (issue 13) | measured | |", "|---|---|---|"]
+    lines += [f"| {label} | {value} | {verdict} |" for label, value, verdict in peers.target_lines(summary)]
     lines += ["", "| target (issue 5) | measured | |", "|---|---|---|"]
     lines += [f"| {label} | {value} | {verdict} |" for label, value, verdict in target_lines(summary)]
     lines.append("")
@@ -486,7 +500,7 @@ def write_chart(out_dir, chart_script, summary, title):
     with open(data, "w") as f:
         f.write("# scenario clusterd nginx node (req/s relative to nginx) then absolute req/s\n")
         for scenario, name in SHORT_NAMES.items():
-            rps = [summary.get((scenario, s), {}).get("rps") for s in SERVERS]
+            rps = [summary.get((scenario, s), {}).get("rps") for s in CHART_SERVERS]
             if rps[1] is None:
                 continue
             rel = [(r / rps[1]) if r is not None else 0 for r in rps]
@@ -540,14 +554,18 @@ def summarise(raw_dir, out_dir, chart_script, pairs):
     for line in memory_lines(summary) + idle_lines(summary):
         print(line)
     print()
-    print("targets of issue 5 (informational; nothing here fails the run)")
-    targets = target_lines(summary)
-    w1 = max(len(t[0]) for t in targets)
-    w2 = max(len(t[1]) for t in targets)
-    for label, value, verdict in targets:
-        print(f"  {label.ljust(w1)}  {value.ljust(w2)}  {verdict}")
+    print("clusterd against the best peer of each scenario (nginx, nginx-nosendfile, lighttpd, h2o)")
+    for line in peers.best_peer_lines(summary):
+        print(f"  {line}")
     print()
-    print("cpu us/req: the workers' CPU time (user + system) over the load window per answered request;")
+    for title, targets in (("issue 13", peers.target_lines(summary)), ("issue 5", target_lines(summary))):
+        print(f"targets of {title} (informational; nothing here fails the run)")
+        w1 = max(len(t[0]) for t in targets)
+        w2 = max(len(t[1]) for t in targets)
+        for label, value, verdict in targets:
+            print(f"  {label.ljust(w1)}  {value.ljust(w2)}  {verdict}")
+        print()
+    print("cpu us/req: all the server's processes' CPU time (user + system) over the load window per answered request;")
     print("cpu max/min: per-worker CPU time over the load window, busiest/idlest worker (all servers);")
     print("req max/min: per-worker request counts from clusterd's /metrics (clusterd only). 1.00 is perfectly even.")
 
