@@ -145,8 +145,11 @@ launch_named io.clusterd1.other own-user "${NOBODY[@]}"
 own=$LAUNCHED
 wait_for 20 api_up io.clusterd1.other "$own"
 before=$(kids "$own")
+# a copy, which uid 65534 can read also when the clone is in /root (0700)
+cp "$SRCDIR/service/clusterd-reload" "$TMP/clusterd-reload"
+chmod 755 "$TMP/clusterd-reload"
 "${NOBODY[@]}" env DBUS_SYSTEM_BUS_ADDRESS="$ADDR" timeout -s KILL 30 \
-    "$SRCDIR/service/clusterd-reload" io.clusterd1.other 2>"$TMP/helper.err"
+    "$TMP/clusterd-reload" io.clusterd1.other 2>"$TMP/helper.err"
 rc=$?
 check "with a policy file for its user, uid 65534 owns io.clusterd1.other, and its helper reloads it (exit $rc, $(get_on io.clusterd1.other LastReload), workers $before -> $(kids "$own"))" \
     eval '[ "$rc" = 0 ] && [[ $(get_on io.clusterd1.other LastReload) == *done ]] &&
