@@ -23,6 +23,17 @@ get() {
         curl -s -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' "${args[@]}" "$@" "$URL$path" || true
 }
 
+# slice FILE OFFSET [LENGTH]: those bytes of FILE into $TMP/want, to compare
+# with cmp as a plain file: a process substitution handed to check_cmd was
+# once gone before cmp read it (1 run in 8 failed a match that held)
+slice() {
+        python3 -c 'import sys
+with open(sys.argv[1], "rb") as f:
+    f.seek(int(sys.argv[2]))
+    data = f.read(int(sys.argv[3])) if len(sys.argv) > 3 else f.read()
+sys.stdout.buffer.write(data)' "$@" >"$TMP/want"
+}
+
 # decoded CODING: $TMP/b decompressed, on stdout
 decoded() {
         if [[ $1 == gzip ]]; then gzip -dc <"$TMP/b"; else brotli -dc <"$TMP/b"; fi 2>/dev/null ||
@@ -123,16 +134,16 @@ check_eq "app.js identity, If-None-Match the br ETag: 200" 200 \
 
 # Range on a compressed representation: bytes of the .gz
 check_eq "app.js gzip, Range 0-9: 206" 206 "$(get /app.js gzip -H 'Range: bytes=0-9')"
-check_cmd "app.js gzip, Range 0-9: the first 10 bytes of app.js.gz" \
-        cmp -s "$TMP/b" <(head -c 10 "$ROOT/app.js.gz")
+slice "$ROOT/app.js.gz" 0 10
+check_cmd "app.js gzip, Range 0-9: the first 10 bytes of app.js.gz" cmp -s "$TMP/b" "$TMP/want"
 check_eq "app.js gzip, Range 0-9: Content-Range of the .gz" \
         "bytes 0-9/$(stat -c %s "$ROOT/app.js.gz")" "$(header Content-Range)"
 check_eq "app.js gzip, Range: Content-Encoding" gzip "$(header Content-Encoding)"
 check_eq "app.js gzip, Range: Vary" "Accept-Encoding" "$(header Vary)"
 check_eq "app.js gzip, Range with If-Range its ETag: 206" 206 \
         "$(get /app.js gzip -H 'Range: bytes=5-' -H "If-Range: $etag_gz")"
-check_cmd "app.js gzip, Range 5-: app.js.gz from byte 5" \
-        cmp -s "$TMP/b" <(tail -c +6 "$ROOT/app.js.gz")
+slice "$ROOT/app.js.gz" 5
+check_cmd "app.js gzip, Range 5-: app.js.gz from byte 5" cmp -s "$TMP/b" "$TMP/want"
 check_eq "app.js br, Range past the end: 416" 416 "$(get /app.js br -H 'Range: bytes=999999-')"
 check_eq "app.js br, 416: the size of the .br" "bytes */$(stat -c %s "$ROOT/app.js.br")" \
         "$(header Content-Range)"
@@ -161,8 +172,8 @@ etag_big=$(header ETag)
 check_eq "big.js gzip, If-None-Match its ETag: 304" 304 \
         "$(get /big.js gzip -H "If-None-Match: $etag_big")"
 check_eq "big.js gzip, Range 100-199: 206" 206 "$(get /big.js gzip -H 'Range: bytes=100-199')"
-check_cmd "big.js gzip, Range 100-199: those bytes of big.js.gz" \
-        cmp -s "$TMP/b" <(tail -c +101 "$ROOT/big.js.gz" | head -c 100)
+slice "$ROOT/big.js.gz" 100 100
+check_cmd "big.js gzip, Range 100-199: those bytes of big.js.gz" cmp -s "$TMP/b" "$TMP/want"
 check_eq "big.js gzip, Range: Content-Range of the .gz" \
         "bytes 100-199/$(stat -c %s "$ROOT/big.js.gz")" "$(header Content-Range)"
 check_eq "big.js gzip, Range: Content-Encoding" gzip "$(header Content-Encoding)"
@@ -188,8 +199,9 @@ check_eq "out.js gzip: the file compressed" "$(cat "$ROOT/out.js")" "$(decoded g
 for coding in gzip br; do
         check_eq "style.css $coding: 200" 200 "$(get /style.css $coding)"
         check_eq "style.css $coding: Content-Encoding" $coding "$(header Content-Encoding)"
+        decoded $coding >"$TMP/want"
         check_cmd "style.css $coding: decompressed, the file byte for byte" \
-                cmp -s <(decoded $coding) "$ROOT/style.css"
+                cmp -s "$TMP/want" "$ROOT/style.css"
         check_le "style.css $coding: smaller than the file" "$(stat -c %s "$ROOT/style.css")" \
                 "$(stat -c %s "$TMP/b")"
         check_eq "style.css $coding: Vary" "Accept-Encoding" "$(header Vary)"
@@ -203,8 +215,8 @@ get /style.css gzip >/dev/null
 cp "$TMP/b" "$TMP/style.gz"
 etag_css=$(header ETag)
 check_eq "style.css gzip, Range 10-19: 206" 206 "$(get /style.css gzip -H 'Range: bytes=10-19')"
-check_cmd "style.css gzip, Range 10-19: bytes 10-19 of the gzip answer" \
-        cmp -s "$TMP/b" <(tail -c +11 "$TMP/style.gz" | head -c 10)
+slice "$TMP/style.gz" 10 10
+check_cmd "style.css gzip, Range 10-19: bytes 10-19 of the gzip answer" cmp -s "$TMP/b" "$TMP/want"
 check_eq "style.css gzip, Range: Content-Range of the gzip body" \
         "bytes 10-19/$(stat -c %s "$TMP/style.gz")" "$(header Content-Range)"
 check_eq "style.css gzip, Range: Content-Encoding" gzip "$(header Content-Encoding)"
